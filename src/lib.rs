@@ -1,0 +1,9 @@
+//! sailplan installs and upgrades Istio service meshes safely: it renders curated, Helm-compatible
+//! charts per profile, and (in later stages) observes clusters, plans canary upgrades with versioned
+//! migrations, diffs, and applies behind health gates.
+//!
+//! Every stage except observing and applying is a pure function of its inputs; this crate keeps those
+//! stages in separate modules so they can be tested without a cluster.
+
+pub mod values;
+pub mod yaml;
