@@ -7,3 +7,5 @@
 
 pub mod values;
 pub mod yaml;
+pub mod chart;
+pub mod version;
