@@ -5,7 +5,12 @@
 //! Every stage except observing and applying is a pure function of its inputs; this crate keeps those
 //! stages in separate modules so they can be tested without a cluster.
 
-pub mod values;
-pub mod yaml;
+pub mod assets;
+pub mod catalog;
 pub mod chart;
+pub mod cli;
+pub mod profile;
+pub mod render;
+pub mod values;
 pub mod version;
+pub mod yaml;

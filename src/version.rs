@@ -86,7 +86,8 @@ impl Constraint {
             if tokens.is_empty() {
                 return Err(error("empty range".to_string()));
             }
-            let comparators = tokens.iter().map(|t| parse_comparator(t).map_err(&error)).collect::<Result<_, _>>()?;
+            let comparators =
+                tokens.iter().map(|t| parse_comparator(t).map_err(&error)).collect::<Result<_, _>>()?;
             alternatives.push(comparators);
         }
         Ok(Constraint { text: input.trim().to_string(), alternatives })
@@ -117,12 +118,10 @@ fn parse_comparator(token: &str) -> Result<Comparator, String> {
         return Ok(Comparator { op: Op::Ge, version: Version::new(0, 0, 0), precision: 0 });
     }
     let core_end = text.find(['-', '+']).unwrap_or(text.len());
-    let precision = text[..core_end]
-        .split('.')
-        .take_while(|p| !matches!(*p, "x" | "X" | "*"))
-        .count();
+    let precision = text[..core_end].split('.').take_while(|p| !matches!(*p, "x" | "X" | "*")).count();
     let cleaned: Vec<&str> = text[..core_end].split('.').take(precision).collect();
-    let version = parse_lenient(&format!("{}{}", cleaned.join("."), &text[core_end..])).map_err(|e| e.to_string())?;
+    let version =
+        parse_lenient(&format!("{}{}", cleaned.join("."), &text[core_end..])).map_err(|e| e.to_string())?;
     Ok(Comparator { op, version, precision })
 }
 
@@ -131,7 +130,8 @@ impl Comparator {
         if !v.pre.is_empty() && self.version.pre.is_empty() {
             return false;
         }
-        let base = Version { pre: semver::Prerelease::EMPTY, build: semver::BuildMetadata::EMPTY, ..v.clone() };
+        let base =
+            Version { pre: semver::Prerelease::EMPTY, build: semver::BuildMetadata::EMPTY, ..v.clone() };
         let v = if v.pre.is_empty() { &base } else { v };
         let c = &self.version;
         let upper = |bump_at: usize| -> Version {
@@ -163,7 +163,8 @@ impl Comparator {
                 _ => cmp_ignoring_build(v, c) != std::cmp::Ordering::Greater,
             },
             Op::Tilde => {
-                cmp_ignoring_build(v, c) != std::cmp::Ordering::Less && *v < upper(if self.precision <= 1 { 0 } else { 1 })
+                cmp_ignoring_build(v, c) != std::cmp::Ordering::Less
+                    && *v < upper(if self.precision <= 1 { 0 } else { 1 })
             }
             Op::Caret => {
                 let bump = if c.major > 0 || self.precision == 1 {

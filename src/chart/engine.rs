@@ -183,12 +183,17 @@ fn prepare<'a>(
             continue;
         }
         let sub = chart.subcharts.iter().find(|c| c.name() == dependency.name).ok_or_else(|| {
-            ChartError::MissingDependency { chart: chart.name().to_string(), dependency: dependency.name.clone() }
+            ChartError::MissingDependency {
+                chart: chart.name().to_string(),
+                dependency: dependency.name.clone(),
+            }
         })?;
         let mut sub_user = match values.remove(&key) {
             None | Some(Value::Null) => Map::new(),
             Some(Value::Object(map)) => map,
-            Some(other) => return Err(ChartError::SubchartValues { key, found: strvals::describe(&other) }),
+            Some(other) => {
+                return Err(ChartError::SubchartValues { key, found: strvals::describe(&other) });
+            }
         };
         // Globals flow down: the parent's global wins over the subchart's own section.
         if let Some(Value::Object(parent_global)) = values.get("global") {
@@ -221,8 +226,11 @@ fn enabled(dependency: &super::Dependency, values: &Map<String, Value>, warnings
             }
         }
     }
-    let tags: Vec<Option<bool>> =
-        dependency.tags.iter().map(|t| lookup(values, &format!("tags.{t}")).and_then(Value::as_bool)).collect();
+    let tags: Vec<Option<bool>> = dependency
+        .tags
+        .iter()
+        .map(|t| lookup(values, &format!("tags.{t}")).and_then(Value::as_bool))
+        .collect();
     if tags.contains(&Some(true)) {
         return true;
     }
@@ -341,5 +349,10 @@ fn render_error(path: &str, error: &handlebars::RenderError) -> ChartError {
         Some(name) if name != path => format!("{path} (in partial {name})"),
         _ => path.to_string(),
     };
-    ChartError::Template { template, line: error.line_no, column: error.column_no, message: error.reason().to_string() }
+    ChartError::Template {
+        template,
+        line: error.line_no,
+        column: error.column_no,
+        message: error.reason().to_string(),
+    }
 }

@@ -119,8 +119,12 @@ pub fn register(registry: &mut Handlebars<'_>) {
         ("indent", Exactly(2), |a| Ok(Value::String(indent(&a[0], &a[1])?))),
         ("nindent", Exactly(2), |a| Ok(Value::String(format!("\n{}", indent(&a[0], &a[1])?)))),
         ("quote", AtLeast(1), quote),
-        ("squote", AtLeast(1), |a| Ok(Value::String(present(a).map(|s| format!("'{s}'")).collect::<Vec<_>>().join(" ")))),
-        ("default", Between(1, 2), |a| Ok(if a.len() < 2 || !truthy(&a[1]) { a[0].clone() } else { a[1].clone() })),
+        ("squote", AtLeast(1), |a| {
+            Ok(Value::String(present(a).map(|s| format!("'{s}'")).collect::<Vec<_>>().join(" ")))
+        }),
+        ("default", Between(1, 2), |a| {
+            Ok(if a.len() < 2 || !truthy(&a[1]) { a[0].clone() } else { a[1].clone() })
+        }),
         ("required", Exactly(2), required),
         ("fail", Exactly(1), |a| Err(text(&a[0]))),
         ("eq", AtLeast(2), |a| Ok(Value::Bool(a[1..].iter().any(|b| same(&a[0], b))))),
@@ -130,20 +134,40 @@ pub fn register(registry: &mut Handlebars<'_>) {
         ("not", Exactly(1), |a| Ok(Value::Bool(!truthy(&a[0])))),
         ("dict", AtLeast(0), dict),
         ("list", AtLeast(0), |a| Ok(Value::Array(a.to_vec()))),
-        ("set", Exactly(3), |a| with_map(&a[0], |m| { m.insert(text(&a[1]), a[2].clone()); })),
-        ("unset", Exactly(2), |a| with_map(&a[0], |m| { m.remove(&text(&a[1])); })),
+        ("set", Exactly(3), |a| {
+            with_map(&a[0], |m| {
+                m.insert(text(&a[1]), a[2].clone());
+            })
+        }),
+        ("unset", Exactly(2), |a| {
+            with_map(&a[0], |m| {
+                m.remove(&text(&a[1]));
+            })
+        }),
         ("merge", AtLeast(1), |a| merge_maps(a, false)),
         ("mergeOverwrite", AtLeast(1), |a| merge_maps(a, true)),
-        ("hasKey", Exactly(2), |a| Ok(Value::Bool(a[0].as_object().is_some_and(|m| m.contains_key(&text(&a[1])))))),
-        ("has", Exactly(2), |a| Ok(Value::Bool(a[1].as_array().is_some_and(|l| l.iter().any(|x| same(x, &a[0])))))),
-        ("b64enc", Exactly(1), |a| Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(text(&a[0]))))),
+        ("hasKey", Exactly(2), |a| {
+            Ok(Value::Bool(a[0].as_object().is_some_and(|m| m.contains_key(&text(&a[1])))))
+        }),
+        ("has", Exactly(2), |a| {
+            Ok(Value::Bool(a[1].as_array().is_some_and(|l| l.iter().any(|x| same(x, &a[0])))))
+        }),
+        ("b64enc", Exactly(1), |a| {
+            Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(text(&a[0]))))
+        }),
         ("sha256sum", Exactly(1), sha256sum),
         ("semverCompare", Exactly(2), semver_compare),
         ("contains", Exactly(2), |a| Ok(Value::Bool(text(&a[1]).contains(&text(&a[0]))))),
         ("hasPrefix", Exactly(2), |a| Ok(Value::Bool(text(&a[1]).starts_with(&text(&a[0]))))),
         ("hasSuffix", Exactly(2), |a| Ok(Value::Bool(text(&a[1]).ends_with(&text(&a[0]))))),
-        ("trimSuffix", Exactly(2), |a| { let s = text(&a[1]); Ok(Value::String(s.strip_suffix(&text(&a[0])).unwrap_or(&s).to_string())) }),
-        ("trimPrefix", Exactly(2), |a| { let s = text(&a[1]); Ok(Value::String(s.strip_prefix(&text(&a[0])).unwrap_or(&s).to_string())) }),
+        ("trimSuffix", Exactly(2), |a| {
+            let s = text(&a[1]);
+            Ok(Value::String(s.strip_suffix(&text(&a[0])).unwrap_or(&s).to_string()))
+        }),
+        ("trimPrefix", Exactly(2), |a| {
+            let s = text(&a[1]);
+            Ok(Value::String(s.strip_prefix(&text(&a[0])).unwrap_or(&s).to_string()))
+        }),
         ("trim", Exactly(1), |a| Ok(Value::String(text(&a[0]).trim().to_string()))),
         ("lower", Exactly(1), |a| Ok(Value::String(text(&a[0]).to_lowercase()))),
         ("upper", Exactly(1), |a| Ok(Value::String(text(&a[0]).to_uppercase()))),
@@ -257,7 +281,7 @@ fn required(args: &[Value]) -> Result<Value, String> {
 }
 
 fn dict(args: &[Value]) -> Result<Value, String> {
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return Err("expects key and value pairs".to_string());
     }
     let map: Map<String, Value> = args.chunks(2).map(|pair| (text(&pair[0]), pair[1].clone())).collect();
@@ -351,7 +375,10 @@ mod tests {
     #[test]
     fn yaml_and_indentation() {
         let data = json!({"r": {"limits": {"cpu": "100m"}, "b": [1, "true"]}, "two": "a\nb"});
-        assert_eq!(render("x:{{nindent 2 (toYaml r)}}", &data).unwrap(), "x:\n  b:\n  - 1\n  - \"true\"\n  limits:\n    cpu: 100m");
+        assert_eq!(
+            render("x:{{nindent 2 (toYaml r)}}", &data).unwrap(),
+            "x:\n  b:\n  - 1\n  - \"true\"\n  limits:\n    cpu: 100m"
+        );
         assert_eq!(render("{{indent 2 two}}", &data).unwrap(), "  a\n  b");
         assert_eq!(render("{{toJson (fromYaml \"a: [1]\")}}", &data).unwrap(), "{\"a\":[1]}");
     }
@@ -360,8 +387,13 @@ mod tests {
     fn quoting_and_defaults() {
         let data = json!({"n": 8080, "s": "a\"b", "zero": 0, "empty": ""});
         assert_eq!(render("{{quote n}} {{quote s}}", &data).unwrap(), "\"8080\" \"a\\\"b\"");
-        assert_eq!(render("{{default 1 zero}} {{default \"x\" missing}} {{default \"y\" s}}", &data).unwrap(), "1 x a\"b");
-        assert!(render("{{required \"set global.hub\" empty}}", &data).unwrap_err().contains("set global.hub"));
+        assert_eq!(
+            render("{{default 1 zero}} {{default \"x\" missing}} {{default \"y\" s}}", &data).unwrap(),
+            "1 x a\"b"
+        );
+        assert!(
+            render("{{required \"set global.hub\" empty}}", &data).unwrap_err().contains("set global.hub")
+        );
         assert!(render("{{missing}}", &data).is_err(), "printing a missing value is an error");
     }
 
@@ -371,9 +403,15 @@ mod tests {
         assert_eq!(render("{{#if (and a (eq a 1.0) (not missing))}}yes{{/if}}", &data).unwrap(), "yes");
         assert_eq!(render("{{or missing \"\" \"z\"}}", &data).unwrap(), "z");
         assert_eq!(render("{{eq \"b\" \"a\" \"b\"}} {{ne a 2}}", &data).unwrap(), "true true");
-        let out = render("{{toJson (mergeOverwrite m (set (dict \"y\" 2) \"x\" 3))}} {{toJson (merge m (dict \"x\" 9 \"z\" 1))}}", &data);
+        let out = render(
+            "{{toJson (mergeOverwrite m (set (dict \"y\" 2) \"x\" 3))}} {{toJson (merge m (dict \"x\" 9 \"z\" 1))}}",
+            &data,
+        );
         assert_eq!(out.unwrap(), "{\"x\":3,\"y\":2} {\"x\":1,\"z\":1}");
-        assert_eq!(render("{{hasKey m \"x\"}} {{hasKey m \"q\"}} {{toJson (unset m \"x\")}}", &data).unwrap(), "true false {}");
+        assert_eq!(
+            render("{{hasKey m \"x\"}} {{hasKey m \"q\"}} {{toJson (unset m \"x\")}}", &data).unwrap(),
+            "true false {}"
+        );
         assert_eq!(render("{{has \"policy/v1\" (list \"v1\" \"policy/v1\")}}", &data).unwrap(), "true");
     }
 
@@ -385,16 +423,35 @@ mod tests {
             render("{{sha256sum \"abc\"}}", &data).unwrap(),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-        assert_eq!(render("{{trunc 5 \"istiod-canary\"}}|{{trunc -6 \"istiod-canary\"}}", &data).unwrap(), "istio|canary");
-        assert_eq!(render("{{trimSuffix \"-\" \"a-\"}} {{upper \"a\"}} {{lower \"B\"}} {{contains \"st\" \"istio\"}}", &data).unwrap(), "a A b true");
-        assert_eq!(render("{{replace \".\" \"-\" \"1.6.14\"}} {{join \",\" (list 1 2)}}", &data).unwrap(), "1-6-14 1,2");
+        assert_eq!(
+            render("{{trunc 5 \"istiod-canary\"}}|{{trunc -6 \"istiod-canary\"}}", &data).unwrap(),
+            "istio|canary"
+        );
+        assert_eq!(
+            render(
+                "{{trimSuffix \"-\" \"a-\"}} {{upper \"a\"}} {{lower \"B\"}} {{contains \"st\" \"istio\"}}",
+                &data
+            )
+            .unwrap(),
+            "a A b true"
+        );
+        assert_eq!(
+            render("{{replace \".\" \"-\" \"1.6.14\"}} {{join \",\" (list 1 2)}}", &data).unwrap(),
+            "1-6-14 1,2"
+        );
     }
 
     #[test]
     fn semver_and_include() {
         let data = json!({"name": "istiod", "v": "1.6.14"});
-        assert_eq!(render("{{semverCompare \">=1.6.0-0\" v}} {{semverCompare \"<1.6\" v}}", &data).unwrap(), "true false");
-        assert_eq!(render("{{nindent 2 (include \"labels\" this)}}", &data).unwrap(), "\n  app: istiod\n  version: \"1.6.14\"");
+        assert_eq!(
+            render("{{semverCompare \">=1.6.0-0\" v}} {{semverCompare \"<1.6\" v}}", &data).unwrap(),
+            "true false"
+        );
+        assert_eq!(
+            render("{{nindent 2 (include \"labels\" this)}}", &data).unwrap(),
+            "\n  app: istiod\n  version: \"1.6.14\""
+        );
         assert!(render("{{include \"nope\" this}}", &data).unwrap_err().contains("no partial named"));
         assert!(render("{{fail \"stop here\"}}", &data).unwrap_err().contains("stop here"));
     }

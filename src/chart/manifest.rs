@@ -103,12 +103,17 @@ pub fn from_rendered(files: &[RenderedFile]) -> Result<Vec<Manifest>, ChartError
             if object.is_null() {
                 continue;
             }
-            let not_an_object =
-                |problem: &str| ChartError::NotAnObject { template: file.path.clone(), line, problem: problem.to_string() };
+            let not_an_object = |problem: &str| ChartError::NotAnObject {
+                template: file.path.clone(),
+                line,
+                problem: problem.to_string(),
+            };
             let Value::Object(map) = &object else {
                 return Err(not_an_object("the document is not a map"));
             };
-            for (pointer, label) in [("/apiVersion", "apiVersion"), ("/kind", "kind"), ("/metadata/name", "metadata.name")] {
+            for (pointer, label) in
+                [("/apiVersion", "apiVersion"), ("/kind", "kind"), ("/metadata/name", "metadata.name")]
+            {
                 match object.pointer(pointer) {
                     Some(Value::String(s)) if !s.is_empty() => {}
                     _ => return Err(not_an_object(&format!("{label} is missing or empty"))),
@@ -120,7 +125,9 @@ pub fn from_rendered(files: &[RenderedFile]) -> Result<Vec<Manifest>, ChartError
                 .and_then(|a| a.get("helm.sh/hook"))
                 .is_some()
             {
-                return Err(not_an_object("Helm hooks (helm.sh/hook) are not supported; render it as a plain object"));
+                return Err(not_an_object(
+                    "Helm hooks (helm.sh/hook) are not supported; render it as a plain object",
+                ));
             }
             manifests.push(Manifest { source: file.path.clone(), object });
         }
@@ -135,7 +142,9 @@ fn split_documents(text: &str) -> Vec<(usize, String)> {
     let mut current = String::new();
     let mut start = 1;
     for (index, line) in text.lines().enumerate() {
-        let is_separator = line.strip_prefix("---").is_some_and(|rest| rest.is_empty() || rest.starts_with(char::is_whitespace));
+        let is_separator = line
+            .strip_prefix("---")
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(char::is_whitespace));
         if is_separator {
             documents.push((start, std::mem::take(&mut current)));
             start = index + 2;
@@ -206,17 +215,25 @@ pub const RELEASE_NAMESPACE_ANNOTATION: &str = "meta.helm.sh/release-namespace";
 /// values the chart set for those keys, as Helm does.
 pub fn stamp(manifests: &mut [Manifest], ownership: &Ownership) {
     for manifest in manifests {
-        let Some(object) = manifest.object.as_object_mut() else { continue };
+        let Some(object) = manifest.object.as_object_mut() else {
+            continue;
+        };
         let metadata = object.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
-        let Some(metadata) = metadata.as_object_mut() else { continue };
+        let Some(metadata) = metadata.as_object_mut() else {
+            continue;
+        };
         let labels = child_map(metadata, "labels");
         labels.insert(MANAGED_BY_LABEL.to_string(), Value::String("Helm".to_string()));
         for (key, value) in &ownership.labels {
             labels.insert(key.clone(), Value::String(value.clone()));
         }
         let annotations = child_map(metadata, "annotations");
-        annotations.insert(RELEASE_NAME_ANNOTATION.to_string(), Value::String(ownership.release_name.clone()));
-        annotations.insert(RELEASE_NAMESPACE_ANNOTATION.to_string(), Value::String(ownership.release_namespace.clone()));
+        annotations
+            .insert(RELEASE_NAME_ANNOTATION.to_string(), Value::String(ownership.release_name.clone()));
+        annotations.insert(
+            RELEASE_NAMESPACE_ANNOTATION.to_string(),
+            Value::String(ownership.release_namespace.clone()),
+        );
     }
 }
 
@@ -266,10 +283,16 @@ mod tests {
     fn objects_without_identity_are_rejected_with_template_and_line() {
         let text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: {}\n";
         let error = from_rendered(&[file("c/templates/cm.yaml", text)]).unwrap_err().to_string();
-        assert!(error.contains("c/templates/cm.yaml") && error.contains("line 6") && error.contains("metadata.name"), "{error}");
+        assert!(
+            error.contains("c/templates/cm.yaml")
+                && error.contains("line 6")
+                && error.contains("metadata.name"),
+            "{error}"
+        );
         let error = from_rendered(&[file("c/templates/list.yaml", "- a\n- b\n")]).unwrap_err().to_string();
         assert!(error.contains("not a map"), "{error}");
-        let error = from_rendered(&[file("c/templates/bad.yaml", "a: b\n  c: d: e\n")]).unwrap_err().to_string();
+        let error =
+            from_rendered(&[file("c/templates/bad.yaml", "a: b\n  c: d: e\n")]).unwrap_err().to_string();
         assert!(error.starts_with("YAML parse error on c/templates/bad.yaml"), "{error}");
     }
 
@@ -306,7 +329,10 @@ mod tests {
         };
         stamp(&mut manifests, &ownership);
         let metadata = &manifests[0].object["metadata"];
-        assert_eq!(metadata["labels"], json!({"app": "x", "app.kubernetes.io/managed-by": "Helm", "sailplan.dev/component": "istiod"}));
+        assert_eq!(
+            metadata["labels"],
+            json!({"app": "x", "app.kubernetes.io/managed-by": "Helm", "sailplan.dev/component": "istiod"})
+        );
         assert_eq!(
             metadata["annotations"],
             json!({"meta.helm.sh/release-name": "istiod", "meta.helm.sh/release-namespace": "istio-system"})
@@ -315,7 +341,10 @@ mod tests {
 
     #[test]
     fn duplicates_are_rejected() {
-        let m = Manifest { source: "a".to_string(), object: json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x", "namespace": "n"}}) };
+        let m = Manifest {
+            source: "a".to_string(),
+            object: json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x", "namespace": "n"}}),
+        };
         let mut other = m.clone();
         other.source = "b".to_string();
         let error = check_unique(&[m, other]).unwrap_err().to_string();

@@ -66,7 +66,9 @@ pub enum ChartError {
         message: String,
     },
     /// The chart's Kubernetes constraint excludes the target cluster version.
-    #[error("chart {chart} requires kubeVersion: {constraint} which is incompatible with Kubernetes {kube_version}")]
+    #[error(
+        "chart {chart} requires kubeVersion: {constraint} which is incompatible with Kubernetes {kube_version}"
+    )]
     KubeVersion {
         /// The chart name.
         chart: String,
@@ -107,7 +109,9 @@ pub enum ChartError {
         message: String,
     },
     /// A rendered document is not valid YAML.
-    #[error("YAML parse error on {template} (document starting at line {line} of the rendered output): {message}")]
+    #[error(
+        "YAML parse error on {template} (document starting at line {line} of the rendered output): {message}"
+    )]
     RenderedYaml {
         /// `<chart>/templates/<file>`.
         template: String,
@@ -117,7 +121,9 @@ pub enum ChartError {
         message: String,
     },
     /// A rendered document is not a Kubernetes object.
-    #[error("{template} (document starting at line {line} of the rendered output) is not a Kubernetes object: {problem}")]
+    #[error(
+        "{template} (document starting at line {line} of the rendered output) is not a Kubernetes object: {problem}"
+    )]
     NotAnObject {
         /// `<chart>/templates/<file>`.
         template: String,
@@ -180,13 +186,22 @@ impl Chart {
             file: file.to_string(),
             message,
         };
-        let chart_yaml =
-            files.get("Chart.yaml").ok_or(ChartError::MissingFile { origin: origin.to_string(), file: "Chart.yaml" })?;
-        let metadata: ChartMetadata = serde_saphyr::from_str(chart_yaml).map_err(|e| invalid("Chart.yaml", e.to_string()))?;
+        let chart_yaml = files
+            .get("Chart.yaml")
+            .ok_or(ChartError::MissingFile { origin: origin.to_string(), file: "Chart.yaml" })?;
+        let metadata: ChartMetadata =
+            serde_saphyr::from_str(chart_yaml).map_err(|e| invalid("Chart.yaml", e.to_string()))?;
         if metadata.api_version != "v2" {
-            return Err(invalid("Chart.yaml", format!("apiVersion must be v2, not {:?}", metadata.api_version)));
+            return Err(invalid(
+                "Chart.yaml",
+                format!("apiVersion must be v2, not {:?}", metadata.api_version),
+            ));
         }
-        if metadata.name.is_empty() || metadata.name.contains(['/', '\\']) || metadata.name == "." || metadata.name == ".." {
+        if metadata.name.is_empty()
+            || metadata.name.contains(['/', '\\'])
+            || metadata.name == "."
+            || metadata.name == ".."
+        {
             return Err(invalid("Chart.yaml", format!("{:?} is not a valid chart name", metadata.name)));
         }
         let values = match files.get("values.yaml") {
@@ -194,26 +209,33 @@ impl Chart {
             Some(text) => match yaml::parse_one(text).map_err(|e| invalid("values.yaml", e.to_string()))? {
                 Value::Object(map) => map,
                 Value::Null => Map::new(),
-                _ => return Err(invalid("values.yaml", "the top level must be a map".to_string())),
+                _ => {
+                    return Err(invalid("values.yaml", "the top level must be a map".to_string()));
+                }
             },
         };
         let schema = match files.get("values.schema.json") {
             None => None,
-            Some(text) => Some(serde_json::from_str(text).map_err(|e| invalid("values.schema.json", e.to_string()))?),
+            Some(text) => {
+                Some(serde_json::from_str(text).map_err(|e| invalid("values.schema.json", e.to_string()))?)
+            }
         };
         let mut templates = BTreeMap::new();
         let mut other = BTreeMap::new();
         let mut sub_files: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         for (path, text) in files {
             if let Some(rest) = path.strip_prefix("charts/") {
-                if let Some((sub, inner)) = rest.split_once('/') {
-                    if !sub.starts_with(['_', '.']) {
-                        sub_files.entry(sub.to_string()).or_default().insert(inner.to_string(), text);
-                    }
+                if let Some((sub, inner)) = rest.split_once('/')
+                    && !sub.starts_with(['_', '.'])
+                {
+                    sub_files.entry(sub.to_string()).or_default().insert(inner.to_string(), text);
                 }
             } else if path.starts_with("templates/") {
                 templates.insert(path, text);
-            } else if !matches!(path.as_str(), "Chart.yaml" | "values.yaml" | "values.schema.json" | "Chart.lock") {
+            } else if !matches!(
+                path.as_str(),
+                "Chart.yaml" | "values.yaml" | "values.schema.json" | "Chart.lock"
+            ) {
                 other.insert(path, text);
             }
         }
@@ -235,7 +257,8 @@ fn collect_dir(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) -> R
         let path = path.to_path_buf();
         move |source| ChartError::Io { path, source }
     };
-    let mut entries: Vec<_> = std::fs::read_dir(dir).map_err(io(dir))?.collect::<Result<_, _>>().map_err(io(dir))?;
+    let mut entries: Vec<_> =
+        std::fs::read_dir(dir).map_err(io(dir))?.collect::<Result<_, _>>().map_err(io(dir))?;
     entries.sort_by_key(std::fs::DirEntry::file_name);
     for entry in entries {
         let path = entry.path();

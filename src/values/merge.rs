@@ -38,7 +38,9 @@ pub fn coalesce(
             Some(Value::Object(user_map)) => match default {
                 Value::Object(default_map) => coalesce_nested(chart, key, user_map, default_map, warnings),
                 Value::Null => {}
-                other => warnings.push(format!("warning: skipped value for {chart}.{key}: Not a table ({other})")),
+                other => {
+                    warnings.push(format!("warning: skipped value for {chart}.{key}: Not a table ({other})"))
+                }
             },
             Some(_) => {}
         }

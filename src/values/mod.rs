@@ -84,11 +84,17 @@ impl ValueOptions {
         let mut values = Map::new();
         for path in &self.files {
             let text = read_values_file(path)?;
-            let parsed = yaml::parse_one(&text).map_err(|source| ValuesError::Parse { path: path.clone(), source })?;
+            let parsed =
+                yaml::parse_one(&text).map_err(|source| ValuesError::Parse { path: path.clone(), source })?;
             match parsed {
                 Value::Object(map) => merge::deep_merge(&mut values, map),
                 Value::Null => {}
-                other => return Err(ValuesError::NotAMap { path: path.clone(), found: strvals::describe(&other) }),
+                other => {
+                    return Err(ValuesError::NotAMap {
+                        path: path.clone(),
+                        found: strvals::describe(&other),
+                    });
+                }
             }
         }
         let read_file = |p: &str| {
@@ -102,13 +108,19 @@ impl ValueOptions {
         ];
         for (flag, exprs, kind) in groups {
             for expr in exprs {
-                strvals::apply(expr, kind, &mut values, &read_file)
-                    .map_err(|source| ValuesError::Set { flag, expr: expr.clone(), source })?;
+                strvals::apply(expr, kind, &mut values, &read_file).map_err(|source| ValuesError::Set {
+                    flag,
+                    expr: expr.clone(),
+                    source,
+                })?;
             }
         }
         for expr in &self.literal {
-            strvals::apply_literal(expr, &mut values)
-                .map_err(|source| ValuesError::Set { flag: "--set-literal", expr: expr.clone(), source })?;
+            strvals::apply_literal(expr, &mut values).map_err(|source| ValuesError::Set {
+                flag: "--set-literal",
+                expr: expr.clone(),
+                source,
+            })?;
         }
         Ok(values)
     }

@@ -40,7 +40,12 @@ fn err<T>(message: impl Into<String>) -> Result<T, SetError> {
 pub type FileReader<'a> = &'a dyn Fn(&str) -> Result<String, String>;
 
 /// Parses one `--set`-style expression (several comma-separated items) and writes it into `target`.
-pub fn apply(expr: &str, kind: SetKind, target: &mut Map<String, Value>, read_file: FileReader<'_>) -> Result<(), SetError> {
+pub fn apply(
+    expr: &str,
+    kind: SetKind,
+    target: &mut Map<String, Value>,
+    read_file: FileReader<'_>,
+) -> Result<(), SetError> {
     let mut parser = Parser { input: expr.chars().collect(), pos: 0, kind, read_file };
     loop {
         match parser.key(target, 0)? {
@@ -240,7 +245,13 @@ impl Parser<'_> {
     }
 
     /// Handles what follows `name[i]`: `=value`, `.key…` or another `[j]`.
-    fn list_item(&mut self, list: &mut Vec<Value>, index: usize, level: usize, name: &str) -> Result<Step, SetError> {
+    fn list_item(
+        &mut self,
+        list: &mut Vec<Value>,
+        index: usize,
+        level: usize,
+        name: &str,
+    ) -> Result<Step, SetError> {
         let (rest, stop) = self.until(&['[', '.', '=']);
         if !rest.is_empty() {
             return err(format!("unexpected data at end of array index: {rest:?}"));
@@ -351,7 +362,9 @@ impl Parser<'_> {
     fn typed(&self, text: String) -> Result<Value, SetError> {
         match self.kind {
             SetKind::String => Ok(Value::String(text)),
-            SetKind::File => (self.read_file)(&text).map(Value::String).map_err(|message| SetError { message }),
+            SetKind::File => {
+                (self.read_file)(&text).map(Value::String).map_err(|message| SetError { message })
+            }
             SetKind::Typed | SetKind::Json => Ok(typed_scalar(text)),
         }
     }
@@ -372,10 +385,10 @@ fn typed_scalar(text: String) -> Value {
     if text == "0" {
         return Value::from(0_i64);
     }
-    if !text.starts_with('0') {
-        if let Ok(n) = text.parse::<i64>() {
-            return Value::from(n);
-        }
+    if !text.starts_with('0')
+        && let Ok(n) = text.parse::<i64>()
+    {
+        return Value::from(n);
     }
     Value::String(text)
 }
@@ -387,7 +400,8 @@ fn parse_index(text: &str) -> Result<usize, SetError> {
     if index < 0 {
         return err(format!("negative {index} index not allowed"));
     }
-    let index = usize::try_from(index).map_err(|_| SetError { message: format!("index {index} is too large") })?;
+    let index =
+        usize::try_from(index).map_err(|_| SetError { message: format!("index {index} is too large") })?;
     if index > MAX_INDEX {
         return err(format!("index of {index} is greater than maximum supported index of {MAX_INDEX}"));
     }
@@ -412,7 +426,9 @@ fn set(data: &mut Map<String, Value>, key: &str, value: Value) {
 }
 
 fn nested_level_error() -> String {
-    format!("value name nested level is greater than maximum supported nested level of {MAX_NESTED_NAME_LEVEL}")
+    format!(
+        "value name nested level is greater than maximum supported nested level of {MAX_NESTED_NAME_LEVEL}"
+    )
 }
 
 fn type_conflict(key: &str, existing: &Value, wanted: &str) -> String {

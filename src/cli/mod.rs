@@ -1,0 +1,97 @@
+//! The command line: clap definitions, one module per subcommand, and the exit-code contract.
+//!
+//! Exit codes: 0 success; 1 error (bad input, nothing changed); 2 `diff --detailed-exitcode` found
+//! changes; 3 a gate failed and the step was rolled back; 4 the plan is stale.
+
+mod output;
+mod profile;
+mod render;
+mod version;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use output::{Hinted, WithHint, print_error};
+
+use crate::values::ValueOptions;
+
+/// Install and upgrade Istio service meshes safely.
+#[derive(Debug, Parser)]
+#[command(name = "sailplan", version, about, long_about = None, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Render the manifests of an Istio install, offline, in `helm template` form
+    Render(Box<render::RenderArgs>),
+    /// List or show installation profiles
+    #[command(subcommand)]
+    Profile(profile::ProfileCommand),
+    /// Show the version catalog: supported versions, features and upgrade edges
+    #[command(subcommand)]
+    Version(version::VersionCommand),
+}
+
+/// Output formats for commands that print data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable text
+    Text,
+    /// YAML
+    Yaml,
+    /// JSON
+    Json,
+}
+
+/// The Helm-style value flags, shared by every command that renders charts.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ValueFlags {
+    /// Values file (YAML); repeatable, later files win; `-` reads stdin
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Set values (key=value,key2=value2), typed like Helm's --set
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Set values that are always strings
+    #[arg(long = "set-string", value_name = "KEY=VALUE")]
+    pub set_string: Vec<String>,
+    /// Set values from files: the content of PATH becomes the value
+    #[arg(long = "set-file", value_name = "KEY=PATH")]
+    pub set_file: Vec<String>,
+    /// Set values as JSON documents
+    #[arg(long = "set-json", value_name = "KEY=JSON")]
+    pub set_json: Vec<String>,
+    /// Set one value verbatim: everything after the first `=` is the string value
+    #[arg(long = "set-literal", value_name = "KEY=VALUE")]
+    pub set_literal: Vec<String>,
+}
+
+impl ValueFlags {
+    /// The flags as value options, applied in Helm's order by [`ValueOptions::merge`].
+    pub fn options(&self) -> ValueOptions {
+        ValueOptions {
+            files: self.files.clone(),
+            json: self.set_json.clone(),
+            set: self.set.clone(),
+            string: self.set_string.clone(),
+            file: self.set_file.clone(),
+            literal: self.set_literal.clone(),
+        }
+    }
+}
+
+impl Cli {
+    /// Runs the parsed command and returns the process exit code.
+    pub fn run(self) -> anyhow::Result<ExitCode> {
+        match self.command {
+            Command::Render(args) => render::run(&args),
+            Command::Profile(command) => profile::run(&command),
+            Command::Version(command) => version::run(&command),
+        }
+    }
+}
