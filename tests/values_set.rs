@@ -119,7 +119,10 @@ fn v35_v36_set_edits_values_from_files() {
     let base = json!({"a": {"x": 1}});
     assert_eq!(set_into(base, strvals::SetKind::Typed, "a.y=2").unwrap(), json!({"a": {"x": 1, "y": 2}}));
     let list = json!({"list": [1, 2, 3]});
-    assert_eq!(set_into(list.clone(), strvals::SetKind::Typed, "list[1]=9").unwrap(), json!({"list": [1, 9, 3]}));
+    assert_eq!(
+        set_into(list.clone(), strvals::SetKind::Typed, "list[1]=9").unwrap(),
+        json!({"list": [1, 9, 3]})
+    );
     assert_eq!(
         set_into(list, strvals::SetKind::Typed, "list[5]=9").unwrap(),
         json!({"list": [1, 2, 3, null, null, 9]})
@@ -128,7 +131,8 @@ fn v35_v36_set_edits_values_from_files() {
 
 #[test]
 fn v37_set_json() {
-    let got = set_into(json!({}), strvals::SetKind::Json, r#"a={"x":1,"y":[1,2]},b="s",c=,d=null,e=true"#).unwrap();
+    let got =
+        set_into(json!({}), strvals::SetKind::Json, r#"a={"x":1,"y":[1,2]},b="s",c=,d=null,e=true"#).unwrap();
     assert_eq!(got, json!({"a": {"x": 1, "y": [1, 2]}, "b": "s", "c": null, "d": null, "e": true}));
     let bad = set_into(json!({}), strvals::SetKind::Json, "a={nope").unwrap_err();
     assert!(bad.contains("invalid JSON value"), "{bad}");
@@ -180,7 +184,8 @@ fn v41_null_deletes_defaults() {
 
 #[test]
 fn coalesce_type_conflicts_warn_and_user_wins() {
-    let (out, warnings) = coalesced(json!({"a": {"b": 1}, "c": {"d": {"e": 1}}}), json!({"a": "flat", "c": {"d": 5}}));
+    let (out, warnings) =
+        coalesced(json!({"a": {"b": 1}, "c": {"d": {"e": 1}}}), json!({"a": "flat", "c": {"d": 5}}));
     assert_eq!(out, json!({"a": "flat", "c": {"d": 5}}));
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(warnings[0].contains("cannot overwrite table with non table for chart.c.d"));
@@ -192,7 +197,8 @@ fn v42_flag_groups_apply_in_helm_order() {
     assert_eq!(Value::Object(opts.merge().unwrap()), json!({"a": "1"}));
     let opts = ValueOptions { set: vec!["a=2".into()], json: vec!["a=5".into()], ..Default::default() };
     assert_eq!(Value::Object(opts.merge().unwrap()), json!({"a": 2}));
-    let opts = ValueOptions { string: vec!["a=1".into()], literal: vec!["a=lit,eral".into()], ..Default::default() };
+    let opts =
+        ValueOptions { string: vec!["a=1".into()], literal: vec!["a=lit,eral".into()], ..Default::default() };
     assert_eq!(Value::Object(opts.merge().unwrap()), json!({"a": "lit,eral"}));
 }
 
