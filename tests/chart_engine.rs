@@ -21,7 +21,9 @@ fn kube(minor: u64) -> Capabilities {
 }
 
 fn set(exprs: &[&str]) -> Map<String, Value> {
-    ValueOptions { set: exprs.iter().map(|s| (*s).to_string()).collect(), ..Default::default() }.merge().unwrap()
+    ValueOptions { set: exprs.iter().map(|s| (*s).to_string()).collect(), ..Default::default() }
+        .merge()
+        .unwrap()
 }
 
 fn objects(chart: &Chart, values: Map<String, Value>, minor: u64) -> Vec<manifest::Manifest> {
@@ -40,7 +42,11 @@ fn built_in_objects_and_files() {
     let paths: Vec<&str> = rendered.files.iter().map(|f| f.path.as_str()).collect();
     assert_eq!(
         paths,
-        ["app/charts/db/templates/statefulset.yaml", "app/templates/configmap.yaml", "app/templates/deployment.yaml"],
+        [
+            "app/charts/db/templates/statefulset.yaml",
+            "app/templates/configmap.yaml",
+            "app/templates/deployment.yaml"
+        ],
         "sorted by path; the tagged-off subchart and the library chart render nothing; NOTES are separate"
     );
     assert_eq!(rendered.notes.as_deref(), Some("Installed rel.\n"));
@@ -72,7 +78,10 @@ fn conditions_decide_before_tags_and_first_boolean_path_wins() {
     let chart = fixture();
     assert!(find(&objects(&chart, set(&["db.enabled=false"]), 30), "StatefulSet").is_none());
     let fall_through = set(&["db.enabled=null", "global.dbEnabled=false"]);
-    assert!(find(&objects(&chart, fall_through, 30), "StatefulSet").is_none(), "second condition path decides");
+    assert!(
+        find(&objects(&chart, fall_through, 30), "StatefulSet").is_none(),
+        "second condition path decides"
+    );
     let with_cache = objects(&chart, set(&["tags.caching=true"]), 30);
     let service = find(&with_cache, "Service").expect("the tag enables the aliased subchart");
     assert_eq!(service.name(), "rel-redis", "Chart.Name is the alias");
@@ -97,7 +106,10 @@ fn schema_violations_point_at_the_value() {
 #[test]
 fn kube_version_constraint_is_enforced() {
     let error = chart::render(&fixture(), Map::new(), &release(), &kube(19)).unwrap_err().to_string();
-    assert_eq!(error, "chart app requires kubeVersion: >=1.20.0-0 which is incompatible with Kubernetes v1.19.0");
+    assert_eq!(
+        error,
+        "chart app requires kubeVersion: >=1.20.0-0 which is incompatible with Kubernetes v1.19.0"
+    );
 }
 
 fn tiny_chart(template: &str) -> Chart {

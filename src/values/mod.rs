@@ -84,8 +84,10 @@ impl ValueOptions {
         let mut values = Map::new();
         for path in &self.files {
             let text = read_values_file(path)?;
-            let parsed =
-                yaml::parse_one(&text).map_err(|source| ValuesError::Parse { path: path.clone(), source })?;
+            let parsed = yaml::parse_one(&text).map_err(|source| ValuesError::Parse {
+                path: path.clone(),
+                source: source.in_source(&path.display().to_string()),
+            })?;
             match parsed {
                 Value::Object(map) => merge::deep_merge(&mut values, map),
                 Value::Null => {}
