@@ -4,6 +4,9 @@
 # Why it exists: the three scripts need the same logging, the same "install a Debian package only when it
 # is missing" logic and the same pinned versions; keeping them here stops the scripts drifting apart.
 
+# Command substitutions inherit `set -e` too, so a failing step inside $(...) is not silently ignored.
+shopt -s inherit_errexit
+
 # Pinned versions. Each one can be overridden from the environment; the cache directory name is stamped
 # with them, so changing one builds a fresh, separate set of binaries.
 # k8s v1.33.13 is the newest 1.33 patch the Go module proxy served when this was written.

@@ -1,0 +1,7 @@
+description: Workloads (pods or VMs) the resource applies to, by label; omitted means every workload in its namespace.
+type: object
+properties:
+  labels:
+    type: object
+    additionalProperties:
+      type: string

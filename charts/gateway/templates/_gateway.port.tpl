@@ -1,0 +1,1 @@
+{{#if (and (eq name "status-port") (semverCompare "<1.6.0-0" v))}}15020{{else}}{{port}}{{/if}}

@@ -1,0 +1,1 @@
+{{#if (or Values.revision (semverCompare ">=1.11.0-0" Chart.AppVersion))}}istiod{{#if Values.revision}}-{{Values.revision}}{{/if}}{{else}}istiod-service-account{{/if}}
