@@ -9,6 +9,7 @@ pub mod assets;
 pub mod catalog;
 pub mod chart;
 pub mod cli;
+pub mod parallel;
 pub mod profile;
 pub mod render;
 pub mod values;

@@ -71,6 +71,11 @@ fn identity(key: &str) -> Map<String, Value> {
         }),
         _ => json!({}),
     };
+    into_map(value)
+}
+
+/// The map inside a JSON object value (an empty map for anything else).
+fn into_map(value: Value) -> Map<String, Value> {
     match value {
         Value::Object(map) => map,
         _ => Map::new(),
@@ -349,7 +354,7 @@ fn values_tree(
         "ingressGateway": {"revision": revision, "sds": {"enabled": features.gateway_sds_default}},
         "egressGateway": {"revision": revision, "sds": {"enabled": features.gateway_sds_default}},
     });
-    let Value::Object(mut tree) = defaults else { unreachable!("a JSON object literal") };
+    let mut tree = into_map(defaults);
     let profile = profile::load(&request.profile)?;
     merge::deep_merge(&mut tree, profile.values);
     merge::deep_merge(&mut tree, request.values.merge()?);

@@ -1,6 +1,8 @@
 //! The chart engine on a fixture chart with subcharts: Helm's built-in objects, conditions, tags,
 //! aliases, globals, library charts, schema validation, Kubernetes constraints and error locations.
 
+#![allow(clippy::unwrap_used)] // integration tests: a failed unwrap is a failed test
+
 use std::collections::BTreeMap;
 use std::path::Path;
 

@@ -1,6 +1,8 @@
 //! Bad input to `sailplan render`: one clear error on stderr that names the input and says what to
 //! do, exit code 1, nothing on stdout and nothing written.
 
+#![allow(clippy::unwrap_used)] // integration tests: a failed unwrap is a failed test
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 use predicates::str::contains;

@@ -7,6 +7,8 @@
 //! `SAILPLAN_TEST_BIN_DIR`); plain `cargo test` skips it. It drives the cluster with the real
 //! `kubectl` built with the cluster, so it checks the charts independently of sailplan's own client.
 
+#![allow(clippy::unwrap_used)] // integration tests: a failed unwrap is a failed test
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -52,7 +54,8 @@ impl TestCluster {
 }
 
 fn render(args: &[&str]) -> String {
-    let output = Command::cargo_bin("sailplan").expect("binary").arg("render").args(args).output().expect("runs");
+    let output =
+        Command::cargo_bin("sailplan").expect("binary").arg("render").args(args).output().expect("runs");
     assert!(output.status.success(), "render {args:?}: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).expect("utf-8")
 }
@@ -61,7 +64,11 @@ fn render(args: &[&str]) -> String {
 fn split_crds(text: &str) -> (String, String) {
     let (mut crds, mut rest) = (String::new(), String::new());
     for document in text.split("---\n").filter(|d| !d.trim().is_empty()) {
-        let target = if document.lines().any(|l| l == "kind: CustomResourceDefinition") { &mut crds } else { &mut rest };
+        let target = if document.lines().any(|l| l == "kind: CustomResourceDefinition") {
+            &mut crds
+        } else {
+            &mut rest
+        };
         target.push_str("---\n");
         target.push_str(document);
     }
@@ -79,23 +86,63 @@ fn rendered_profiles_are_accepted_and_become_ready() {
         ("latest", "sp-render-latest", &["--profile", "demo", "--set", "istiod.revisionTags={prod}"]),
     ];
     for (version, namespace, extra) in cases {
-        let mut args = vec!["--version", version, "-n", namespace, "--kube-version", "1.33.0", "--allow-unsupported-kubernetes"];
+        let mut args = vec![
+            "--version",
+            version,
+            "-n",
+            namespace,
+            "--kube-version",
+            "1.33.0",
+            "--allow-unsupported-kubernetes",
+        ];
         args.extend_from_slice(extra);
         let (crds, rest) = split_crds(&render(&args));
         cluster.kubectl(&["create", "namespace", namespace], None);
-        cluster.kubectl(&["apply", "--server-side", "--field-manager", "sailplan", "--force-conflicts", "-f", "-"], Some(&crds));
-        cluster.kubectl(&["wait", "--for", "condition=Established", "--timeout", "60s", "crd", "--all"], None);
-        cluster.kubectl(&["apply", "--server-side", "--dry-run=server", "--field-manager", "sailplan", "--force-conflicts", "-f", "-"], Some(&rest));
-        cluster.kubectl(&["apply", "--server-side", "--field-manager", "sailplan", "--force-conflicts", "-f", "-"], Some(&rest));
+        cluster.kubectl(
+            &["apply", "--server-side", "--field-manager", "sailplan", "--force-conflicts", "-f", "-"],
+            Some(&crds),
+        );
+        cluster
+            .kubectl(&["wait", "--for", "condition=Established", "--timeout", "60s", "crd", "--all"], None);
+        cluster.kubectl(
+            &[
+                "apply",
+                "--server-side",
+                "--dry-run=server",
+                "--field-manager",
+                "sailplan",
+                "--force-conflicts",
+                "-f",
+                "-",
+            ],
+            Some(&rest),
+        );
+        cluster.kubectl(
+            &["apply", "--server-side", "--field-manager", "sailplan", "--force-conflicts", "-f", "-"],
+            Some(&rest),
+        );
         let deployments = cluster.kubectl(&["get", "deployments", "-n", namespace, "-o", "name"], None);
-        assert!(deployments.lines().count() >= 3, "{version}: istiod and two gateways at least:\n{deployments}");
+        assert!(
+            deployments.lines().count() >= 3,
+            "{version}: istiod and two gateways at least:\n{deployments}"
+        );
         for deployment in deployments.lines() {
             cluster.kubectl(&["rollout", "status", "-n", namespace, "--timeout", "120s", deployment], None);
         }
         let ready = cluster.kubectl(
-            &["get", "pods", "-n", namespace, "-o", "jsonpath={range .items[*]}{.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}"],
+            &[
+                "get",
+                "pods",
+                "-n",
+                namespace,
+                "-o",
+                "jsonpath={range .items[*]}{.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}",
+            ],
             None,
         );
-        assert!(!ready.trim().is_empty() && ready.lines().all(|l| l == "True"), "{version}: every pod Ready:\n{ready}");
+        assert!(
+            !ready.trim().is_empty() && ready.lines().all(|l| l == "True"),
+            "{version}: every pod Ready:\n{ready}"
+        );
     }
 }

@@ -2,13 +2,21 @@
 //! snapshotted (tests/snapshots/). CRDs come from the shared base chart and are identical across
 //! profiles, so they are kept in full only in the default profile's snapshot of each version.
 
+#![allow(clippy::unwrap_used)] // integration tests: a failed unwrap is a failed test
+
 use assert_cmd::Command;
 
 const PROFILES: [&str; 6] = ["default", "demo", "empty", "minimal", "preview", "remote"];
 const VERSIONS: [&str; 3] = ["1.5", "1.6", "latest"];
 
 fn render(args: &[&str]) -> String {
-    let output = Command::cargo_bin("sailplan").unwrap().env("NO_COLOR", "1").arg("render").args(args).output().unwrap();
+    let output = Command::cargo_bin("sailplan")
+        .unwrap()
+        .env("NO_COLOR", "1")
+        .arg("render")
+        .args(args)
+        .output()
+        .unwrap();
     assert!(output.status.success(), "render {args:?} failed:\n{}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap()
 }
@@ -19,7 +27,9 @@ fn without_crds(text: &str) -> String {
     for document in text.split("---\n").filter(|d| !d.is_empty()) {
         if document.lines().any(|l| l == "kind: CustomResourceDefinition") {
             let name = document.lines().find_map(|l| l.strip_prefix("  name: ")).unwrap_or("?");
-            out.push_str(&format!("---\n# CustomResourceDefinition {name} (in full in the default profile snapshot)\n"));
+            out.push_str(&format!(
+                "---\n# CustomResourceDefinition {name} (in full in the default profile snapshot)\n"
+            ));
         } else {
             out.push_str("---\n");
             out.push_str(document);

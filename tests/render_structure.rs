@@ -2,6 +2,8 @@
 //! ownership-stamped objects in the control-plane namespace; revision-scoped names; version-gated
 //! CRD sets; Kubernetes API versions the target cluster serves.
 
+#![allow(clippy::unwrap_used)] // integration tests: a failed unwrap is a failed test
+
 use std::collections::BTreeSet;
 
 use assert_cmd::Command;
@@ -41,11 +43,18 @@ fn request(version: &str, profile: &str) -> MeshRequest {
 }
 
 fn render(request: &MeshRequest) -> RenderedMesh {
-    render_mesh(request).unwrap_or_else(|e| panic!("{} {} {:?}: {e}", request.version, request.profile, request.revision))
+    render_mesh(request)
+        .unwrap_or_else(|e| panic!("{} {} {:?}: {e}", request.version, request.profile, request.revision))
 }
 
 fn renderable_versions() -> Vec<String> {
-    Catalog::embedded().unwrap().versions.iter().filter(|r| r.renderable).map(|r| r.version.to_string()).collect()
+    Catalog::embedded()
+        .unwrap()
+        .versions
+        .iter()
+        .filter(|r| r.renderable)
+        .map(|r| r.version.to_string())
+        .collect()
 }
 
 fn names(mesh: &RenderedMesh, kind: &str) -> BTreeSet<String> {
@@ -73,7 +82,11 @@ fn every_version_and_profile_renders_valid_stamped_objects() {
         for profile in PROFILES {
             let mesh = render(&request(&version, profile));
             for component in &mesh.components {
-                assert!(!component.manifests.is_empty(), "{version} {profile}: {} renders nothing", component.release);
+                assert!(
+                    !component.manifests.is_empty(),
+                    "{version} {profile}: {} renders nothing",
+                    component.release
+                );
                 for m in &component.manifests {
                     check_object(m, &component.release, component.component.key, &version);
                 }
@@ -105,7 +118,13 @@ fn api_versions_are_ones_the_target_cluster_serves() {
                 if group.ends_with("istio.io") {
                     continue;
                 }
-                assert!(served.iter().any(|s| s == api), "{version} on Kubernetes {}: {} {} uses {api}", mesh.kube_version, m.kind(), m.name());
+                assert!(
+                    served.iter().any(|s| s == api),
+                    "{version} on Kubernetes {}: {} {} uses {api}",
+                    mesh.kube_version,
+                    m.kind(),
+                    m.name()
+                );
             }
         }
     }
@@ -124,12 +143,18 @@ fn revisioned_control_plane_names_and_selectors() {
         assert!(found.iter().all(|n| n.ends_with("-1-6-14")), "{kind} names carry the revision: {found:?}");
     }
     let configmaps = names(&mesh, "ConfigMap");
-    assert!(configmaps.contains("istio-1-6-14") && configmaps.contains("istio-sidecar-injector-1-6-14"), "{configmaps:?}");
+    assert!(
+        configmaps.contains("istio-1-6-14") && configmaps.contains("istio-sidecar-injector-1-6-14"),
+        "{configmaps:?}"
+    );
     let webhook = istiod.iter().find(|m| m.kind() == "MutatingWebhookConfiguration").unwrap();
     let selector = &webhook.object["webhooks"][0]["namespaceSelector"];
-    let expressions = selector["matchExpressions"].as_array().expect("a revisioned webhook selects by expression");
+    let expressions =
+        selector["matchExpressions"].as_array().expect("a revisioned webhook selects by expression");
     assert!(
-        expressions.iter().any(|e| e["key"] == "istio.io/rev" && e["operator"] == "In" && e["values"][0] == "1-6-14"),
+        expressions
+            .iter()
+            .any(|e| e["key"] == "istio.io/rev" && e["operator"] == "In" && e["values"][0] == "1-6-14"),
         "{selector}"
     );
     assert!(
@@ -148,8 +173,16 @@ fn revision_names_hold_for_every_revision_capable_version() {
         req.revision = Some("canary".to_string());
         let mesh = render(&req);
         let istiod = mesh.components.iter().find(|c| c.component.key == "istiod").unwrap();
-        for m in istiod.manifests.iter().filter(|m| ["Deployment", "Service", "ConfigMap", "MutatingWebhookConfiguration"].contains(&m.kind())) {
-            assert!(m.name().ends_with("-canary") || m.name().contains("-canary-"), "{}: {} {}", release.version, m.kind(), m.name());
+        for m in istiod.manifests.iter().filter(|m| {
+            ["Deployment", "Service", "ConfigMap", "MutatingWebhookConfiguration"].contains(&m.kind())
+        }) {
+            assert!(
+                m.name().ends_with("-canary") || m.name().contains("-canary-"),
+                "{}: {} {}",
+                release.version,
+                m.kind(),
+                m.name()
+            );
         }
     }
 }
@@ -171,10 +204,16 @@ fn crd_sets_follow_the_version_timeline() {
     let crds = |version: &str| names(&render(&request(version, "minimal")), "CustomResourceDefinition");
     let has = |set: &BTreeSet<String>, suffix: &str| set.iter().any(|n| n.ends_with(suffix));
     let v15 = crds("1.5");
-    assert!(has(&v15, ".authentication.istio.io") && has(&v15, ".rbac.istio.io") && has(&v15, ".config.istio.io"));
+    assert!(
+        has(&v15, ".authentication.istio.io") && has(&v15, ".rbac.istio.io") && has(&v15, ".config.istio.io")
+    );
     assert!(v15.contains("peerauthentications.security.istio.io"));
     let v16 = crds("1.6");
-    assert!(!has(&v16, ".authentication.istio.io") && has(&v16, ".rbac.istio.io") && v16.contains("workloadentries.networking.istio.io"));
+    assert!(
+        !has(&v16, ".authentication.istio.io")
+            && has(&v16, ".rbac.istio.io")
+            && v16.contains("workloadentries.networking.istio.io")
+    );
     let v17 = crds("1.7");
     assert!(!has(&v17, ".rbac.istio.io") && has(&v17, ".config.istio.io"));
     let v18 = crds("1.8");
@@ -221,5 +260,5 @@ fn cli_output_is_byte_identical_and_output_dir_has_a_kustomization() {
         let text = std::fs::read_to_string(out.join(file)).unwrap();
         assert!(text.starts_with("---\n# Source: "), "{file}");
     }
-    assert!(listed.iter().any(|f| *f == "istiod-1-6-14/deployment-istiod-1-6-14.yaml"), "{listed:?}");
+    assert!(listed.contains(&"istiod-1-6-14/deployment-istiod-1-6-14.yaml"), "{listed:?}");
 }

@@ -1,6 +1,8 @@
 //! Every `--set` test vector of the Helm compatibility spec (section 4), plus the value-source order
 //! and the coalescing rules of section 3, checked against the public values API.
 
+#![allow(clippy::unwrap_used)] // integration tests: a failed unwrap is a failed test
+
 use std::io::Write;
 
 use sailplan::values::{ValueOptions, merge, strvals};

@@ -10,6 +10,7 @@ use handlebars::Handlebars;
 use serde_json::{Map, Value, json};
 
 use super::{Chart, ChartError, helpers};
+use crate::parallel;
 use crate::values::{merge, schema, strvals};
 use crate::version::{Constraint, parse_lenient};
 
@@ -133,7 +134,11 @@ pub fn render(
     registry.register_escape_fn(handlebars::no_escape);
     helpers::register(&mut registry);
     let mut jobs = Vec::new();
-    register_templates(&prepared, &mut registry, &mut jobs)?;
+    let mut sources = Vec::new();
+    collect_templates(&prepared, &mut sources, &mut jobs);
+    for (name, template) in compile_all(&sources)? {
+        registry.register_template(&name, template);
+    }
 
     let root_values = prepared.values.clone();
     let base = json!({
@@ -302,11 +307,16 @@ struct Job {
     files: Value,
 }
 
-fn register_templates(
-    prepared: &Prepared<'_>,
-    registry: &mut Handlebars<'_>,
-    jobs: &mut Vec<Job>,
-) -> Result<(), ChartError> {
+/// A template source to compile: its registry name, its path for messages, and its text.
+struct Source<'a> {
+    name: String,
+    path: String,
+    text: &'a str,
+}
+
+/// Lists every template and partial of a chart and its subcharts, and the jobs that render them.
+fn collect_templates<'a>(prepared: &Prepared<'a>, sources: &mut Vec<Source<'a>>, jobs: &mut Vec<Job>) {
+    let is_library = prepared.chart.metadata.chart_type.as_deref() == Some("library");
     let mut chart_object = prepared.chart.metadata.template_object(!prepared.path.contains("/charts/"));
     chart_object["Name"] = Value::String(prepared.name.clone());
     let files: BTreeMap<&String, &String> = prepared.chart.files.iter().collect();
@@ -316,26 +326,38 @@ fn register_templates(
         let file_name = relative.rsplit('/').next().unwrap_or(relative);
         if let Some(partial) = file_name.strip_prefix('_') {
             // `_labels.tpl` defines the partial `labels`, usable as {{> labels}} or (include "labels" …).
-            let name = partial.rsplit_once('.').map_or(partial, |(stem, _)| stem);
-            registry.register_template_string(name, text).map_err(|e| template_error(&path, &e))?;
+            let name = partial.rsplit_once('.').map_or(partial, |(stem, _)| stem).to_string();
+            sources.push(Source { name, path, text });
         } else {
-            registry.register_template_string(&path, text).map_err(|e| template_error(&path, &e))?;
-            jobs.push(Job {
-                path,
-                base_path: format!("{}/templates", prepared.path),
-                values: prepared.values.clone(),
-                chart_object: chart_object.clone(),
-                files: files.clone(),
-            });
+            sources.push(Source { name: path.clone(), path: path.clone(), text });
+            if !is_library {
+                jobs.push(Job {
+                    path,
+                    base_path: format!("{}/templates", prepared.path),
+                    values: prepared.values.clone(),
+                    chart_object: chart_object.clone(),
+                    files: files.clone(),
+                });
+            }
         }
     }
-    if prepared.chart.metadata.chart_type.as_deref() == Some("library") {
-        jobs.retain(|job| !job.path.starts_with(&format!("{}/", prepared.path)));
-    }
     for child in &prepared.children {
-        register_templates(child, registry, jobs)?;
+        collect_templates(child, sources, jobs);
     }
-    Ok(())
+}
+
+/// Compiles templates on every core: Handlebars parsing dominates rendering time (its cost grows with
+/// template length times the number of expressions), and templates compile independently.
+fn compile_all(sources: &[Source<'_>]) -> Result<Vec<(String, handlebars::Template)>, ChartError> {
+    parallel::map(
+        sources,
+        |source| source.text.len(),
+        |source| {
+            handlebars::Template::compile_with_name(source.text, source.name.clone())
+                .map(|template| (source.name.clone(), template))
+                .map_err(|e| template_error(&source.path, &e))
+        },
+    )
 }
 
 fn template_error(path: &str, error: &handlebars::TemplateError) -> ChartError {

@@ -87,50 +87,54 @@ pub const INSTALL_ORDER: &[&str] = &[
     "APIService",
 ];
 
-/// Splits rendered files into objects, rejecting anything that is not a Kubernetes object.
+/// Splits rendered files into objects, rejecting anything that is not a Kubernetes object. Files are
+/// parsed in parallel; the objects keep file order, then document order.
 pub fn from_rendered(files: &[RenderedFile]) -> Result<Vec<Manifest>, ChartError> {
+    let per_file = crate::parallel::map(files, |file| file.text.len(), parse_file)?;
+    Ok(per_file.into_iter().flatten().collect())
+}
+
+fn parse_file(file: &RenderedFile) -> Result<Vec<Manifest>, ChartError> {
     let mut manifests = Vec::new();
-    for file in files {
-        for (line, text) in split_documents(&file.text) {
-            if text.trim().is_empty() {
-                continue;
-            }
-            let object = yaml::parse_one(&text).map_err(|e| ChartError::RenderedYaml {
-                template: file.path.clone(),
-                line,
-                message: e.to_string(),
-            })?;
-            if object.is_null() {
-                continue;
-            }
-            let not_an_object = |problem: &str| ChartError::NotAnObject {
-                template: file.path.clone(),
-                line,
-                problem: problem.to_string(),
-            };
-            let Value::Object(map) = &object else {
-                return Err(not_an_object("the document is not a map"));
-            };
-            for (pointer, label) in
-                [("/apiVersion", "apiVersion"), ("/kind", "kind"), ("/metadata/name", "metadata.name")]
-            {
-                match object.pointer(pointer) {
-                    Some(Value::String(s)) if !s.is_empty() => {}
-                    _ => return Err(not_an_object(&format!("{label} is missing or empty"))),
-                }
-            }
-            if map
-                .get("metadata")
-                .and_then(|m| m.get("annotations"))
-                .and_then(|a| a.get("helm.sh/hook"))
-                .is_some()
-            {
-                return Err(not_an_object(
-                    "Helm hooks (helm.sh/hook) are not supported; render it as a plain object",
-                ));
-            }
-            manifests.push(Manifest { source: file.path.clone(), object });
+    for (line, text) in split_documents(&file.text) {
+        if text.trim().is_empty() {
+            continue;
         }
+        let object = yaml::parse_one(&text).map_err(|e| ChartError::RenderedYaml {
+            template: file.path.clone(),
+            line,
+            message: e.to_string(),
+        })?;
+        if object.is_null() {
+            continue;
+        }
+        let not_an_object = |problem: &str| ChartError::NotAnObject {
+            template: file.path.clone(),
+            line,
+            problem: problem.to_string(),
+        };
+        let Value::Object(map) = &object else {
+            return Err(not_an_object("the document is not a map"));
+        };
+        for (pointer, label) in
+            [("/apiVersion", "apiVersion"), ("/kind", "kind"), ("/metadata/name", "metadata.name")]
+        {
+            match object.pointer(pointer) {
+                Some(Value::String(s)) if !s.is_empty() => {}
+                _ => return Err(not_an_object(&format!("{label} is missing or empty"))),
+            }
+        }
+        if map
+            .get("metadata")
+            .and_then(|m| m.get("annotations"))
+            .and_then(|a| a.get("helm.sh/hook"))
+            .is_some()
+        {
+            return Err(not_an_object(
+                "Helm hooks (helm.sh/hook) are not supported; render it as a plain object",
+            ));
+        }
+        manifests.push(Manifest { source: file.path.clone(), object });
     }
     Ok(manifests)
 }
@@ -214,38 +218,33 @@ pub const RELEASE_NAMESPACE_ANNOTATION: &str = "meta.helm.sh/release-namespace";
 /// Adds Helm's ownership label and annotations and the extra labels to every object, overwriting
 /// values the chart set for those keys, as Helm does.
 pub fn stamp(manifests: &mut [Manifest], ownership: &Ownership) {
+    let mut labels = vec![(MANAGED_BY_LABEL.to_string(), "Helm".to_string())];
+    labels.extend(ownership.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let annotations = [
+        (RELEASE_NAME_ANNOTATION.to_string(), ownership.release_name.clone()),
+        (RELEASE_NAMESPACE_ANNOTATION.to_string(), ownership.release_namespace.clone()),
+    ];
     for manifest in manifests {
-        let Some(object) = manifest.object.as_object_mut() else {
-            continue;
-        };
+        let Some(object) = manifest.object.as_object_mut() else { continue };
         let metadata = object.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
-        let Some(metadata) = metadata.as_object_mut() else {
-            continue;
-        };
-        let labels = child_map(metadata, "labels");
-        labels.insert(MANAGED_BY_LABEL.to_string(), Value::String("Helm".to_string()));
-        for (key, value) in &ownership.labels {
-            labels.insert(key.clone(), Value::String(value.clone()));
-        }
-        let annotations = child_map(metadata, "annotations");
-        annotations
-            .insert(RELEASE_NAME_ANNOTATION.to_string(), Value::String(ownership.release_name.clone()));
-        annotations.insert(
-            RELEASE_NAMESPACE_ANNOTATION.to_string(),
-            Value::String(ownership.release_namespace.clone()),
-        );
+        let Some(metadata) = metadata.as_object_mut() else { continue };
+        add_strings(metadata, "labels", &labels);
+        add_strings(metadata, "annotations", &annotations);
     }
 }
 
-fn child_map<'m>(parent: &'m mut Map<String, Value>, key: &str) -> &'m mut Map<String, Value> {
+/// Sets string entries in the map under `key`, creating it (or replacing a non-map) in place so the
+/// key keeps its position.
+fn add_strings(parent: &mut Map<String, Value>, key: &str, entries: &[(String, String)]) {
     let slot = parent.entry(key).or_insert_with(|| Value::Object(Map::new()));
-    if !slot.is_object() {
-        *slot = Value::Object(Map::new());
-    }
-    match slot {
+    let mut map = match std::mem::take(slot) {
         Value::Object(map) => map,
-        _ => unreachable!("slot was just made a map"),
+        _ => Map::new(),
+    };
+    for (k, v) in entries {
+        map.insert(k.clone(), Value::String(v.clone()));
     }
+    *slot = Value::Object(map);
 }
 
 /// Prints manifests as `helm template` does: `---`, `# Source: <path>`, then the object.
