@@ -19,6 +19,10 @@
 #   etcd    a symlink to the system etcd (Debian package etcd-server, installed when missing), or, with
 #           SAILPLAN_ETCD=source or when apt is unusable, built from go.etcd.io/etcd/server/v3 at the
 #           version k8s.io/kubernetes itself pins.
+#   stand-in-injector
+#           this repository's test stand-in for Istio's sidecar injector (./stand-in-injector, standard
+#           library only). It is not part of the version stamp: it is rebuilt (a few seconds) whenever the
+#           sha256 of its go.mod and non-test .go files differs from bin/.stand-in-injector.sha256.
 #
 # Environment:
 #   SAILPLAN_TEST_CACHE    cache root (default $HOME/.cache/sailplan/test-cluster); the Go module and
@@ -43,6 +47,7 @@ STAMP_DIR="$(stamp_dir)"
 BIN_DIR="$STAMP_DIR/bin"
 K8S_CMDS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
 ALL_BINS=("${K8S_CMDS[@]}" kwok helm etcd)
+STAND_IN_SRC="$SCRIPT_DIR/stand-in-injector"
 ETCD_MODE="${SAILPLAN_ETCD:-auto}"
 NICE="${SAILPLAN_BUILD_NICE:-10}"
 
@@ -61,13 +66,31 @@ etcd_ok() {
     esac
 }
 
+# stand_in_hash: sha256 over the stand-in's go.mod and non-test .go files (names included), so editing
+# its source rebuilds just that binary. Plain bash globbing plus one sha256sum pipeline: milliseconds.
+stand_in_hash() {
+    local LC_ALL=C f
+    local -a files=()
+    for f in "$STAND_IN_SRC"/go.mod "$STAND_IN_SRC"/*.go; do
+        case "$f" in *_test.go) ;; *) files+=("${f##*/}") ;; esac
+    done
+    [ -f "$STAND_IN_SRC/go.mod" ] || die "$STAND_IN_SRC/go.mod is missing"
+    (cd "$STAND_IN_SRC" && sha256sum -- "${files[@]}") | sha256sum | cut -d' ' -f1
+}
+STAND_IN_HASH="$(stand_in_hash)"
+
+stand_in_ok() {
+    [ -x "$BIN_DIR/stand-in-injector" ] &&
+        [ "$(cat "$BIN_DIR/.stand-in-injector.sha256" 2>/dev/null)" = "$STAND_IN_HASH" ]
+}
+
 all_present() {
     local b
     [ -f "$STAMP_DIR/.complete" ] || return 1
     for b in "${ALL_BINS[@]}"; do
         [ -x "$BIN_DIR/$b" ] || return 1
     done
-    etcd_ok
+    etcd_ok && stand_in_ok
 }
 
 # Warm path: nothing to do, no go invocation, no network.
@@ -220,6 +243,13 @@ helm_ldflags() {
     printf '%s\n' "$flags"
 }
 
+build_stand_in() {
+    (cd "$STAND_IN_SRC" && nice -n "$NICE" go build -trimpath -ldflags "-s -w" \
+        -o "$BIN_DIR/.stand-in-injector.tmp" .)
+    mv -f "$BIN_DIR/.stand-in-injector.tmp" "$BIN_DIR/stand-in-injector"
+    printf '%s\n' "$STAND_IN_HASH" >"$BIN_DIR/.stand-in-injector.sha256"
+}
+
 ensure_etcd() {
     etcd_ok && return 0
     local sys
@@ -264,12 +294,19 @@ fi
 # --- etcd ---
 ensure_etcd
 
+# --- stand-in injector (test stand-in for Istio's sidecar injector; a few seconds) ---
+if ! stand_in_ok; then
+    log "building stand-in-injector from $STAND_IN_SRC (source sha256 ${STAND_IN_HASH:0:12})"
+    timed stand-in-injector build_stand_in
+fi
+
 {
     printf 'kube-apiserver: %s\n' "$("$BIN_DIR/kube-apiserver" --version 2>&1 | head -n 1)"
     printf 'kubectl: %s\n' "$("$BIN_DIR/kubectl" version --client 2>&1 | head -n 1)"
     printf 'kwok: %s\n' "$("$BIN_DIR/kwok" --version 2>&1 | head -n 1)"
     printf 'helm: %s\n' "$("$BIN_DIR/helm" version --short 2>&1 | head -n 1)"
     printf 'etcd: %s\n' "$("$BIN_DIR/etcd" --version 2>&1 | head -n 1)"
+    printf 'stand-in-injector: source sha256 %s\n' "$STAND_IN_HASH"
 } >"$STAMP_DIR/versions.txt"
 touch "$STAMP_DIR/.complete"
 if [ "${SAILPLAN_BUILD_TRIM:-0}" = 1 ]; then

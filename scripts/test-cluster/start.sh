@@ -9,8 +9,9 @@
 #
 # What it sets up:
 #   - a CA, the API server's serving certificate, client certificates (admin in group system:masters,
-#     system:kube-controller-manager, system:kube-scheduler, kwok) and a service-account signing key,
-#     all generated with openssl into STATE_DIR/pki
+#     system:kube-controller-manager, system:kube-scheduler, kwok), a service-account signing key and a
+#     serving certificate for 127.0.0.1 for the stand-in injector (pki/stand-in-injector.{crt,key}; see
+#     stand-in-injector/ and stand-in-smoke.sh), all generated with openssl into STATE_DIR/pki
 #   - etcd (data in STATE_DIR/etcd-data), kube-apiserver (TLS, Node,RBAC authorization, default admission
 #     plugins including the webhook ones, service-account issuer, service CIDR), kube-controller-manager
 #     (default controllers, --use-service-account-credentials, no leader election), kube-scheduler, kwok
@@ -159,6 +160,13 @@ extendedKeyUsage = serverAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 subjectAltName = IP:127.0.0.1,DNS:localhost,IP:$(svc_first_ip),DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
+[stand_in_ext]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+subjectAltName = IP:127.0.0.1,DNS:localhost
 [client_ext]
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature,keyEncipherment
@@ -186,6 +194,9 @@ issue admin "/O=system:masters/CN=sailplan-test-admin" client_ext
 issue controller-manager "/CN=system:kube-controller-manager" client_ext
 issue scheduler "/CN=system:kube-scheduler" client_ext
 issue kwok "/O=system:masters/CN=kwok" client_ext
+# For the stand-in sidecar injector the tests may run (stand-in-injector/): the API server calls webhooks
+# at https://127.0.0.1:PORT and verifies them against ca.crt, the caBundle of the webhook configuration.
+issue stand-in-injector "/CN=sailplan-test-stand-in-injector" stand_in_ext
 # Front proxy (request-header authentication): its own CA, as in kubeadm clusters. It fills the
 # requestheader part of kube-system/extension-apiserver-authentication, which the controller-manager and
 # scheduler read, and lets aggregated API servers (APIService) work.
