@@ -1,0 +1,23 @@
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gateways.networking.istio.io
+  annotations:
+    helm.sh/resource-policy: keep
+  labels:
+    {{> base-crd-labels app="istio-pilot"}}
+spec:
+  group: networking.istio.io
+  names:
+    kind: Gateway
+    listKind: GatewayList
+    plural: gateways
+    singular: gateway
+    shortNames:
+    - gw
+    categories:
+    - istio-io
+    - networking-istio-io
+  scope: Namespaced
+  versions:
+  {{> base-networking-versions schema="base-schema-gateway" columns="base-col-age" beta=">=1.5.0-0"}}
