@@ -149,9 +149,13 @@ pub struct Resolved<'c> {
 }
 
 impl Catalog {
-    /// The catalog embedded in the binary.
-    pub fn embedded() -> Result<Catalog, CatalogError> {
-        Catalog::parse(CATALOG_YAML)
+    /// The catalog embedded in the binary, parsed once per process.
+    pub fn embedded() -> Result<&'static Catalog, CatalogError> {
+        static EMBEDDED: std::sync::OnceLock<Result<Catalog, String>> = std::sync::OnceLock::new();
+        EMBEDDED
+            .get_or_init(|| Catalog::parse(CATALOG_YAML).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|message| CatalogError::Invalid(message.clone()))
     }
 
     /// Parses and checks a catalog document.

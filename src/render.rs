@@ -272,10 +272,12 @@ pub fn render_mesh(request: &MeshRequest) -> Result<RenderedMesh, RenderError> {
         }
     }
 
-    let tree = values_tree(request, &catalog, release, &version)?;
+    let tree = values_tree(request, catalog, release, &version)?;
     let global = tree.get("global").cloned().unwrap_or_else(|| Value::Object(Map::new()));
     let capabilities = Capabilities::for_kube_version(kube_version.clone());
-    let mut components = Vec::new();
+    // Decide what to render first (cheap, and errors come in component order), then render the
+    // enabled components concurrently: each is independent, and rendering is CPU-bound.
+    let mut jobs = Vec::new();
     for component in COMPONENTS {
         let mut section = match tree.get(component.key) {
             None | Some(Value::Null) => Map::new(),
@@ -303,39 +305,63 @@ pub fn render_mesh(request: &MeshRequest) -> Result<RenderedMesh, RenderError> {
         let mut values = identity(component.key);
         merge::deep_merge(&mut values, section);
         values.insert("global".to_string(), global.clone());
-
-        let mut chart = load_chart(component.chart, request.charts_dir.as_deref())?;
-        chart.metadata.version = version.to_string();
-        chart.metadata.app_version = Some(version.to_string());
-        let release_name = match (&request.revision, component.key) {
+        let release = match (&request.revision, component.key) {
             (Some(revision), "istiod") => format!("{}-{revision}", component.release),
             _ => component.release.to_string(),
         };
-        let info = ReleaseInfo {
-            name: release_name.clone(),
-            namespace: request.namespace.clone(),
-            revision: 1,
-            is_upgrade: false,
-        };
-        let rendered = chart::render(&chart, values.clone(), &info, &capabilities)?;
-        warnings.extend(rendered.warnings);
-        let mut manifests = manifest::from_rendered(&rendered.files)?;
-        manifest::sort_for_install(&mut manifests);
-        manifest::stamp(
-            &mut manifests,
-            &manifest::Ownership {
-                release_name: release_name.clone(),
-                release_namespace: request.namespace.clone(),
-                labels: BTreeMap::from([
-                    (COMPONENT_LABEL.to_string(), component.key.to_string()),
-                    (VERSION_LABEL.to_string(), version.to_string()),
-                ]),
-            },
-        );
-        components.push(RenderedComponent { component, release: release_name, values, manifests });
+        jobs.push((component, release, values));
+    }
+    let rendered = crate::parallel::map(
+        &jobs,
+        |_| 1,
+        |(component, release, values)| {
+            render_component(request, *component, release, values, &version, &capabilities)
+        },
+    )?;
+    let mut components = Vec::new();
+    for (component, component_warnings) in rendered {
+        warnings.extend(component_warnings);
+        components.push(component);
     }
     check_no_collisions(&components)?;
     Ok(RenderedMesh { version, revision: request.revision.clone(), kube_version, components, warnings })
+}
+
+/// Renders one component release: its chart, its objects in install order, stamped with ownership.
+fn render_component(
+    request: &MeshRequest,
+    component: Component,
+    release: &str,
+    values: &Map<String, Value>,
+    version: &semver::Version,
+    capabilities: &Capabilities,
+) -> Result<(RenderedComponent, Vec<String>), RenderError> {
+    let mut chart = load_chart(component.chart, request.charts_dir.as_deref())?;
+    chart.metadata.version = version.to_string();
+    chart.metadata.app_version = Some(version.to_string());
+    let info = ReleaseInfo {
+        name: release.to_string(),
+        namespace: request.namespace.clone(),
+        revision: 1,
+        is_upgrade: false,
+    };
+    let rendered = chart::render(&chart, values.clone(), &info, capabilities)?;
+    let mut manifests = manifest::from_rendered(&rendered.files)?;
+    manifest::sort_for_install(&mut manifests);
+    manifest::stamp(
+        &mut manifests,
+        &manifest::Ownership {
+            release_name: release.to_string(),
+            release_namespace: request.namespace.clone(),
+            labels: BTreeMap::from([
+                (COMPONENT_LABEL.to_string(), component.key.to_string()),
+                (VERSION_LABEL.to_string(), version.to_string()),
+            ]),
+        },
+    );
+    let component =
+        RenderedComponent { component, release: release.to_string(), values: values.clone(), manifests };
+    Ok((component, rendered.warnings))
 }
 
 /// Builds the values tree: catalog defaults, then the profile, then `-f` files and `--set*` flags.

@@ -4,11 +4,17 @@
 //! `Template`). Handlebars runs in strict mode with HTML escaping off, so output is exactly the text
 //! the template produced.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use handlebars::Handlebars;
 use serde_json::{Map, Value, json};
 
+use std::sync::Arc;
+
+use handlebars::RenderErrorReason;
+
+use super::fold::{self, Folded, LineShifts, LiteralHelper};
+use super::prune;
 use super::{Chart, ChartError, helpers};
 use crate::parallel;
 use crate::values::{merge, schema, strvals};
@@ -136,9 +142,10 @@ pub fn render(
     let mut jobs = Vec::new();
     let mut sources = Vec::new();
     collect_templates(&prepared, &mut sources, &mut jobs);
-    for (name, template) in compile_all(&sources)? {
-        registry.register_template(&name, template);
-    }
+    registry.register_helper("fileGet", Box::new(helpers::FileGet { charts: chart_files(&prepared) }));
+    let (eager, mut deferred) = prune_sources(&prepared, sources);
+    let mut compiler = Compiler::default();
+    compiler.compile(&eager, &mut registry)?;
 
     let root_values = prepared.values.clone();
     let base = json!({
@@ -159,8 +166,15 @@ pub fn render(
         context["Values"] = Value::Object(job.values.clone());
         context["Chart"] = job.chart_object.clone();
         context["Template"] = json!({"Name": job.path, "BasePath": job.base_path});
-        context["Files"] = job.files.clone();
-        let text = registry.render(&job.path, &context).map_err(|e| render_error(&job.path, &e))?;
+        let text = match registry.render(&job.path, &context) {
+            // A partial the reachability scan did not foresee: compile the rest and try again.
+            Err(e) if !deferred.is_empty() && matches!(e.reason(), RenderErrorReason::PartialNotFound(_)) => {
+                compiler.compile(&std::mem::take(&mut deferred), &mut registry)?;
+                registry.render(&job.path, &context)
+            }
+            other => other,
+        }
+        .map_err(|e| render_error(&job.path, &e, &compiler.shifts))?;
         if job.path == format!("{}/templates/NOTES.txt", prepared.path) {
             notes = Some(text);
         } else if !job.path.ends_with("NOTES.txt") && !text.trim().is_empty() {
@@ -304,39 +318,50 @@ struct Job {
     base_path: String,
     values: Map<String, Value>,
     chart_object: Value,
-    files: Value,
 }
 
 /// A template source to compile: its registry name, its path for messages, and its text.
-struct Source<'a> {
+struct Source {
     name: String,
     path: String,
-    text: &'a str,
+    text: String,
+    is_partial: bool,
+    /// Where version-gate pruning removed lines.
+    pruned: LineShifts,
 }
 
 /// Lists every template and partial of a chart and its subcharts, and the jobs that render them.
-fn collect_templates<'a>(prepared: &Prepared<'a>, sources: &mut Vec<Source<'a>>, jobs: &mut Vec<Job>) {
+fn collect_templates(prepared: &Prepared<'_>, sources: &mut Vec<Source>, jobs: &mut Vec<Job>) {
     let is_library = prepared.chart.metadata.chart_type.as_deref() == Some("library");
     let mut chart_object = prepared.chart.metadata.template_object(!prepared.path.contains("/charts/"));
     chart_object["Name"] = Value::String(prepared.name.clone());
-    let files: BTreeMap<&String, &String> = prepared.chart.files.iter().collect();
-    let files = serde_json::to_value(files).unwrap_or(Value::Null);
     for (relative, text) in &prepared.chart.templates {
         let path = format!("{}/{relative}", prepared.path);
         let file_name = relative.rsplit('/').next().unwrap_or(relative);
         if let Some(partial) = file_name.strip_prefix('_') {
             // `_labels.tpl` defines the partial `labels`, usable as {{> labels}} or (include "labels" …).
             let name = partial.rsplit_once('.').map_or(partial, |(stem, _)| stem).to_string();
-            sources.push(Source { name, path, text });
+            sources.push(Source {
+                name,
+                path,
+                text: text.clone(),
+                is_partial: true,
+                pruned: LineShifts::default(),
+            });
         } else {
-            sources.push(Source { name: path.clone(), path: path.clone(), text });
+            sources.push(Source {
+                name: path.clone(),
+                path: path.clone(),
+                text: text.clone(),
+                is_partial: false,
+                pruned: LineShifts::default(),
+            });
             if !is_library {
                 jobs.push(Job {
                     path,
                     base_path: format!("{}/templates", prepared.path),
                     values: prepared.values.clone(),
                     chart_object: chart_object.clone(),
-                    files: files.clone(),
                 });
             }
         }
@@ -346,35 +371,102 @@ fn collect_templates<'a>(prepared: &Prepared<'a>, sources: &mut Vec<Source<'a>>,
     }
 }
 
-/// Compiles templates on every core: Handlebars parsing dominates rendering time (its cost grows with
-/// template length times the number of expressions), and templates compile independently.
-fn compile_all(sources: &[Source<'_>]) -> Result<Vec<(String, handlebars::Template)>, ChartError> {
-    parallel::map(
-        sources,
-        |source| source.text.len(),
-        |source| {
-            handlebars::Template::compile_with_name(source.text, source.name.clone())
-                .map(|template| (source.name.clone(), template))
-                .map_err(|e| template_error(&source.path, &e))
-        },
-    )
+/// Each chart's raw files by chart path, the root chart first.
+fn chart_files(prepared: &Prepared<'_>) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut out = BTreeMap::from([(prepared.path.clone(), prepared.chart.files.clone())]);
+    for child in &prepared.children {
+        out.extend(chart_files(child));
+    }
+    out
 }
 
-fn template_error(path: &str, error: &handlebars::TemplateError) -> ChartError {
-    let (line, column) = error.pos().map_or((None, None), |(l, c)| (Some(l), Some(c)));
+/// Splits sources into those to compile now and partials that are probably not needed.
+///
+/// For a chart without subcharts (all templates share one `Chart.AppVersion`), version gates that
+/// cannot run are pruned first, and only partials the remaining text can reach are compiled up front;
+/// the others are compiled only if a render asks for one. Charts with subcharts compile everything.
+fn prune_sources(prepared: &Prepared<'_>, mut sources: Vec<Source>) -> (Vec<Source>, Vec<Source>) {
+    if !prepared.children.is_empty() {
+        return (sources, Vec::new());
+    }
+    let app_version = prepared.chart.metadata.app_version.clone().unwrap_or_default();
+    for source in &mut sources {
+        let (text, shifts) = prune::prune_gates(&source.text, &app_version);
+        source.text = text;
+        source.pruned = shifts;
+    }
+    let partials: BTreeMap<String, String> =
+        sources.iter().filter(|s| s.is_partial).map(|s| (s.name.clone(), s.text.clone())).collect();
+    let needed =
+        prune::reachable(sources.iter().filter(|s| !s.is_partial).map(|s| s.text.as_str()), &partials);
+    sources.into_iter().partition(|s| !s.is_partial || needed.contains(&s.name))
+}
+
+/// Compiles templates into a registry, keeping the literal runs folded out of them and the line
+/// shifts needed to report errors at original line numbers.
+#[derive(Default)]
+struct Compiler {
+    literals: Vec<String>,
+    /// Per template name: (pruning shifts, folding shifts).
+    shifts: HashMap<String, (LineShifts, LineShifts)>,
+}
+
+impl Compiler {
+    /// Folds and compiles templates on every core: Handlebars parsing dominates rendering time (its
+    /// cost grows with template length times the number of expressions), and templates compile
+    /// independently.
+    fn compile(&mut self, sources: &[Source], registry: &mut Handlebars<'_>) -> Result<(), ChartError> {
+        let folded: Vec<Folded> = sources
+            .iter()
+            .map(|source| {
+                let mut folded = fold::fold(&source.text, self.literals.len());
+                self.literals.append(&mut folded.literals);
+                folded
+            })
+            .collect();
+        let items: Vec<(&Source, &Folded)> = sources.iter().zip(&folded).collect();
+        let templates = parallel::map(
+            &items,
+            |(_, folded)| folded.text.len(),
+            |(source, folded)| {
+                handlebars::Template::compile_with_name(&folded.text, source.name.clone()).map_err(|e| {
+                    let shift = |l: usize| source.pruned.original_line(folded.original_line(l));
+                    template_error(&source.path, &e, shift)
+                })
+            },
+        )?;
+        for ((source, folded), template) in items.into_iter().zip(templates) {
+            registry.register_template(&source.name, template);
+            self.shifts.insert(source.name.clone(), (source.pruned.clone(), folded.shifts.clone()));
+        }
+        registry
+            .register_helper(fold::LITERAL_HELPER, Box::new(LiteralHelper(Arc::new(self.literals.clone()))));
+        Ok(())
+    }
+}
+
+fn template_error(
+    path: &str,
+    error: &handlebars::TemplateError,
+    original_line: impl Fn(usize) -> usize,
+) -> ChartError {
+    let (line, column) = error.pos().map_or((None, None), |(l, c)| (Some(original_line(l)), Some(c)));
     ChartError::Template { template: path.to_string(), line, column, message: error.reason().to_string() }
 }
 
-fn render_error(path: &str, error: &handlebars::RenderError) -> ChartError {
+fn render_error(
+    path: &str,
+    error: &handlebars::RenderError,
+    shifts: &HashMap<String, (LineShifts, LineShifts)>,
+) -> ChartError {
     // An error inside a partial names the partial; say which file was being rendered too.
     let template = match &error.template_name {
         Some(name) if name != path => format!("{path} (in partial {name})"),
         _ => path.to_string(),
     };
-    ChartError::Template {
-        template,
-        line: error.line_no,
-        column: error.column_no,
-        message: error.reason().to_string(),
-    }
+    let name = error.template_name.as_deref().unwrap_or(path);
+    let line = error.line_no.map(|l| {
+        shifts.get(name).map_or(l, |(pruned, folded)| pruned.original_line(folded.original_line(l)))
+    });
+    ChartError::Template { template, line, column: error.column_no, message: error.reason().to_string() }
 }

@@ -79,7 +79,7 @@ impl HelperDef for Include {
             return Err(failure("include", "the first argument must be a partial name".to_string()));
         };
         if !registry.has_template(name) {
-            return Err(failure("include", format!("no partial named {name:?}")));
+            return Err(RenderErrorReason::PartialNotFound(name.clone()).into());
         }
         let data = args.get(1).cloned().unwrap_or_else(|| ctx.data().clone());
         let text = registry.render(name, &data)?;
@@ -87,8 +87,12 @@ impl HelperDef for Include {
     }
 }
 
-/// `fileGet PATH`: a chart file's raw content (never rendered), from the root context's `Files`.
-struct FileGet;
+/// `fileGet PATH`: a chart file's raw content (never rendered). Files are kept here, per chart path,
+/// rather than in the template context, because Handlebars copies the context for every partial call.
+pub struct FileGet {
+    /// Chart path (`istiod`, `app/charts/db`) to that chart's files.
+    pub charts: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+}
 
 impl HelperDef for FileGet {
     fn call_inner<'reg: 'rc, 'rc>(
@@ -102,8 +106,17 @@ impl HelperDef for FileGet {
         let Some(Value::String(path)) = args.first() else {
             return Err(failure("fileGet", "expects a file path".to_string()));
         };
-        match ctx.data().get("Files").and_then(|f| f.get(path.as_str())) {
-            Some(content) => Ok(ScopedJson::Derived(content.clone())),
+        // The rendering template's chart, from `Template.BasePath` (`<chart path>/templates`); a
+        // partial given a custom context falls back to the root chart (the first path).
+        let chart = ctx
+            .data()
+            .pointer("/Template/BasePath")
+            .and_then(Value::as_str)
+            .and_then(|base| base.strip_suffix("/templates"))
+            .and_then(|chart| self.charts.get(chart))
+            .or_else(|| self.charts.values().next());
+        match chart.and_then(|files| files.get(path.as_str())) {
+            Some(content) => Ok(ScopedJson::Derived(Value::String(content.clone()))),
             None => Err(failure("fileGet", format!("the chart has no file {path:?}"))),
         }
     }
@@ -181,7 +194,6 @@ pub fn register(registry: &mut Handlebars<'_>) {
         registry.register_helper(name, Box::new(Pure { name, arity, func }));
     }
     registry.register_helper("include", Box::new(Include));
-    registry.register_helper("fileGet", Box::new(FileGet));
 }
 
 /// Go-template truthiness: false, 0, null, "" and empty lists or maps are false.
@@ -452,7 +464,7 @@ mod tests {
             render("{{nindent 2 (include \"labels\" this)}}", &data).unwrap(),
             "\n  app: istiod\n  version: \"1.6.14\""
         );
-        assert!(render("{{include \"nope\" this}}", &data).unwrap_err().contains("no partial named"));
+        assert!(render("{{include \"nope\" this}}", &data).unwrap_err().contains("Partial not found nope"));
         assert!(render("{{fail \"stop here\"}}", &data).unwrap_err().contains("stop here"));
     }
 }

@@ -87,56 +87,54 @@ pub const INSTALL_ORDER: &[&str] = &[
     "APIService",
 ];
 
-/// Splits rendered files into objects, rejecting anything that is not a Kubernetes object. Files are
-/// parsed in parallel; the objects keep file order, then document order.
+/// Splits rendered files into objects, rejecting anything that is not a Kubernetes object. Documents
+/// are parsed in parallel; the objects keep file order, then document order.
 pub fn from_rendered(files: &[RenderedFile]) -> Result<Vec<Manifest>, ChartError> {
-    let per_file = crate::parallel::map(files, |file| file.text.len(), parse_file)?;
-    Ok(per_file.into_iter().flatten().collect())
+    let documents: Vec<(&RenderedFile, usize, String)> = files
+        .iter()
+        .flat_map(|file| split_documents(&file.text).into_iter().map(move |(line, text)| (file, line, text)))
+        .filter(|(_, _, text)| !text.trim().is_empty())
+        .collect();
+    let parsed = crate::parallel::map(
+        &documents,
+        |(_, _, text)| text.len(),
+        |(file, line, text)| parse_document(file, *line, text),
+    )?;
+    Ok(parsed.into_iter().flatten().collect())
 }
 
-fn parse_file(file: &RenderedFile) -> Result<Vec<Manifest>, ChartError> {
-    let mut manifests = Vec::new();
-    for (line, text) in split_documents(&file.text) {
-        if text.trim().is_empty() {
-            continue;
-        }
-        let object = yaml::parse_one(&text).map_err(|e| ChartError::RenderedYaml {
-            template: file.path.clone(),
-            line,
-            message: e.to_string(),
-        })?;
-        if object.is_null() {
-            continue;
-        }
-        let not_an_object = |problem: &str| ChartError::NotAnObject {
-            template: file.path.clone(),
-            line,
-            problem: problem.to_string(),
-        };
-        let Value::Object(map) = &object else {
-            return Err(not_an_object("the document is not a map"));
-        };
-        for (pointer, label) in
-            [("/apiVersion", "apiVersion"), ("/kind", "kind"), ("/metadata/name", "metadata.name")]
-        {
-            match object.pointer(pointer) {
-                Some(Value::String(s)) if !s.is_empty() => {}
-                _ => return Err(not_an_object(&format!("{label} is missing or empty"))),
-            }
-        }
-        if map
-            .get("metadata")
-            .and_then(|m| m.get("annotations"))
-            .and_then(|a| a.get("helm.sh/hook"))
-            .is_some()
-        {
-            return Err(not_an_object(
-                "Helm hooks (helm.sh/hook) are not supported; render it as a plain object",
-            ));
-        }
-        manifests.push(Manifest { source: file.path.clone(), object });
+/// Parses one document; `None` for a document that holds only comments.
+fn parse_document(file: &RenderedFile, line: usize, text: &str) -> Result<Option<Manifest>, ChartError> {
+    let object = yaml::parse_one(text).map_err(|e| ChartError::RenderedYaml {
+        template: file.path.clone(),
+        line,
+        message: e.to_string(),
+    })?;
+    if object.is_null() {
+        return Ok(None);
     }
-    Ok(manifests)
+    let not_an_object = |problem: &str| ChartError::NotAnObject {
+        template: file.path.clone(),
+        line,
+        problem: problem.to_string(),
+    };
+    let Value::Object(map) = &object else {
+        return Err(not_an_object("the document is not a map"));
+    };
+    for (pointer, label) in
+        [("/apiVersion", "apiVersion"), ("/kind", "kind"), ("/metadata/name", "metadata.name")]
+    {
+        match object.pointer(pointer) {
+            Some(Value::String(s)) if !s.is_empty() => {}
+            _ => return Err(not_an_object(&format!("{label} is missing or empty"))),
+        }
+    }
+    if map.get("metadata").and_then(|m| m.get("annotations")).and_then(|a| a.get("helm.sh/hook")).is_some() {
+        return Err(not_an_object(
+            "Helm hooks (helm.sh/hook) are not supported; render it as a plain object",
+        ));
+    }
+    Ok(Some(Manifest { source: file.path.clone(), object }))
 }
 
 /// Splits on lines that start with `---` (then nothing or white space), returning each document with

@@ -3,9 +3,11 @@
 //! output into ordered, ownership-stamped manifests.
 
 mod engine;
+mod fold;
 pub mod helpers;
 pub mod manifest;
 pub mod metadata;
+mod prune;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
