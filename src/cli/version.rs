@@ -25,9 +25,9 @@ pub fn run(command: &VersionCommand) -> anyhow::Result<ExitCode> {
     let VersionCommand::List { output } = command;
     let catalog = Catalog::embedded()?;
     let text = match output {
-        OutputFormat::Json => format!("{}\n", serde_json::to_string_pretty(&catalog)?),
-        OutputFormat::Yaml => yaml::to_string(&serde_json::to_value(&catalog)?)?,
-        OutputFormat::Text => table(&catalog),
+        OutputFormat::Json => format!("{}\n", serde_json::to_string_pretty(catalog)?),
+        OutputFormat::Yaml => yaml::to_string(&serde_json::to_value(catalog)?)?,
+        OutputFormat::Text => table(catalog),
     };
     write_stdout(&text)?;
     Ok(ExitCode::SUCCESS)
