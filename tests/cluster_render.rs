@@ -1,148 +1,127 @@
-//! Real-cluster test: what `sailplan render` produces is accepted by a real kube-apiserver with
-//! server-side apply (dry run, then for real), CRDs become Established, and the control-plane and
-//! gateway Deployments get ReplicaSets and Ready pods through kube-controller-manager, the scheduler
-//! and kwok's fake nodes.
+//! Real-cluster test: what `sailplan render` produces is accepted by a real kube-apiserver through
+//! sailplan's own cluster layer with server-side apply (dry run, then for real), its CRDs become
+//! Established, and every control-plane and gateway Deployment gets a ReplicaSet and Ready pods
+//! through kube-controller-manager, the scheduler and kwok's fake node.
 //!
-//! Needs the test cluster that `scripts/test.sh` starts (`SAILPLAN_TEST_KUBECONFIG`,
-//! `SAILPLAN_TEST_BIN_DIR`); plain `cargo test` skips it. It drives the cluster with the real
-//! `kubectl` built with the cluster, so it checks the charts independently of sailplan's own client.
+//! Run with `scripts/test.sh` (or `cargo test -- --ignored`, which starts a cluster for this binary).
 
 #![allow(clippy::unwrap_used)] // integration tests: a failed unwrap is a failed test
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+mod support;
 
-use assert_cmd::cargo::CommandCargoExt;
+use std::time::Duration;
 
-struct TestCluster {
-    kubeconfig: String,
-    kubectl: PathBuf,
-}
+use sailplan::cluster::{ApplyOptions, Cluster, ObjectRef, Propagation};
+use sailplan::render::{MeshRequest, render_mesh};
+use sailplan::values::ValueOptions;
+use serde_json::Value;
+use support::{resource, wait_for, with_temp_ns};
 
-impl TestCluster {
-    fn from_env() -> TestCluster {
-        let kubeconfig = std::env::var("SAILPLAN_TEST_KUBECONFIG")
-            .expect("SAILPLAN_TEST_KUBECONFIG is not set: run the real-cluster tests with scripts/test.sh");
-        let bin = std::env::var("SAILPLAN_TEST_BIN_DIR")
-            .expect("SAILPLAN_TEST_BIN_DIR is not set: run the real-cluster tests with scripts/test.sh");
-        TestCluster { kubeconfig, kubectl: PathBuf::from(bin).join("kubectl") }
-    }
-
-    /// Runs kubectl, feeding `stdin`, and returns stdout; panics with kubectl's stderr on failure.
-    fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> String {
-        let mut child = Command::new(&self.kubectl)
-            .args(args)
-            .env("KUBECONFIG", &self.kubeconfig)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("kubectl runs");
-        if let Some(text) = stdin {
-            child.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("write to kubectl");
-        }
-        drop(child.stdin.take());
-        let output = child.wait_with_output().expect("kubectl finishes");
-        assert!(
-            output.status.success(),
-            "kubectl {args:?} failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
+fn request(version: &str, namespace: &str, revision: Option<&str>, set: &[&str]) -> MeshRequest {
+    MeshRequest {
+        profile: "demo".to_string(),
+        version: version.to_string(),
+        revision: revision.map(str::to_string),
+        namespace: namespace.to_string(),
+        values: ValueOptions { set: set.iter().map(|s| (*s).to_string()).collect(), ..Default::default() },
+        kube_version: Some("1.33.0".to_string()),
+        allow_unsupported_kubernetes: true,
+        charts_dir: None,
     }
 }
 
-fn render(args: &[&str]) -> String {
-    let output =
-        Command::cargo_bin("sailplan").expect("binary").arg("render").args(args).output().expect("runs");
-    assert!(output.status.success(), "render {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).expect("utf-8")
+fn established(crd: &Value) -> bool {
+    crd.pointer("/status/conditions").and_then(Value::as_array).is_some_and(|conditions| {
+        conditions.iter().any(|c| c["type"] == "Established" && c["status"] == "True")
+    })
 }
 
-/// Splits a render into (CRDs, everything else), each still in `helm template` form.
-fn split_crds(text: &str) -> (String, String) {
-    let (mut crds, mut rest) = (String::new(), String::new());
-    for document in text.split("---\n").filter(|d| !d.trim().is_empty()) {
-        let target = if document.lines().any(|l| l == "kind: CustomResourceDefinition") {
-            &mut crds
-        } else {
-            &mut rest
-        };
-        target.push_str("---\n");
-        target.push_str(document);
+fn available(deployment: &Value) -> bool {
+    let wanted = deployment.pointer("/spec/replicas").and_then(Value::as_u64).unwrap_or(1);
+    let ready = deployment.pointer("/status/readyReplicas").and_then(Value::as_u64).unwrap_or(0);
+    let current =
+        deployment.pointer("/status/observedGeneration") == deployment.pointer("/metadata/generation");
+    current && ready == wanted
+}
+
+/// Starts from a cluster without Istio CRDs, so the test can run again on a reused cluster (the API
+/// server rightly refuses to take a CRD back to versions older than those it has stored).
+async fn remove_istio_crds() {
+    let client = support::connect().await;
+    let crds = resource(&client, "apiextensions.k8s.io", "CustomResourceDefinition").await;
+    let istio = |crd: &Value| {
+        crd.pointer("/spec/group").and_then(Value::as_str).is_some_and(|g| g.ends_with("istio.io"))
+    };
+    for crd in client.list(&crds, None, None).await.unwrap().iter().filter(|c| istio(c)) {
+        client.delete(&ObjectRef::of(crd).unwrap(), Propagation::Background).await.unwrap();
     }
-    (crds, rest)
+    wait_for("Istio CRDs to be gone", Duration::from_secs(60), || async {
+        client.list(&crds, None, None).await.unwrap().iter().all(|c| !istio(c)).then_some(())
+    })
+    .await;
 }
 
-#[test]
+#[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs a cluster: run scripts/test.sh"]
-fn rendered_profiles_are_accepted_and_become_ready() {
-    let cluster = TestCluster::from_env();
+async fn rendered_profiles_are_accepted_and_become_ready() {
     // In upgrade order: CRDs only ever gain versions, as on a real cluster.
-    let cases: [(&str, &str, &[&str]); 3] = [
-        ("1.5", "sp-render-1-5", &["--profile", "demo", "--set", "mixer.enabled=true"]),
-        ("1.6", "sp-render-1-6", &["--profile", "demo", "--revision", "1-6-14"]),
-        ("latest", "sp-render-latest", &["--profile", "demo", "--set", "istiod.revisionTags={prod}"]),
+    let cases: [(&str, Option<&str>, &[&str]); 3] = [
+        ("1.5", None, &["mixer.enabled=true"]),
+        ("1.6", Some("1-6-14"), &[]),
+        ("latest", None, &["istiod.revisionTags={prod}"]),
     ];
-    for (version, namespace, extra) in cases {
-        let mut args = vec![
-            "--version",
-            version,
-            "-n",
-            namespace,
-            "--kube-version",
-            "1.33.0",
-            "--allow-unsupported-kubernetes",
-        ];
-        args.extend_from_slice(extra);
-        let (crds, rest) = split_crds(&render(&args));
-        cluster.kubectl(&["create", "namespace", namespace], None);
-        cluster.kubectl(
-            &["apply", "--server-side", "--field-manager", "sailplan", "--force-conflicts", "-f", "-"],
-            Some(&crds),
-        );
-        cluster
-            .kubectl(&["wait", "--for", "condition=Established", "--timeout", "60s", "crd", "--all"], None);
-        cluster.kubectl(
-            &[
-                "apply",
-                "--server-side",
-                "--dry-run=server",
-                "--field-manager",
-                "sailplan",
-                "--force-conflicts",
-                "-f",
-                "-",
-            ],
-            Some(&rest),
-        );
-        cluster.kubectl(
-            &["apply", "--server-side", "--field-manager", "sailplan", "--force-conflicts", "-f", "-"],
-            Some(&rest),
-        );
-        let deployments = cluster.kubectl(&["get", "deployments", "-n", namespace, "-o", "name"], None);
-        assert!(
-            deployments.lines().count() >= 3,
-            "{version}: istiod and two gateways at least:\n{deployments}"
-        );
-        for deployment in deployments.lines() {
-            cluster.kubectl(&["rollout", "status", "-n", namespace, "--timeout", "120s", deployment], None);
-        }
-        let ready = cluster.kubectl(
-            &[
-                "get",
-                "pods",
-                "-n",
-                namespace,
-                "-o",
-                "jsonpath={range .items[*]}{.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}",
-            ],
-            None,
-        );
-        assert!(
-            !ready.trim().is_empty() && ready.lines().all(|l| l == "True"),
-            "{version}: every pod Ready:\n{ready}"
-        );
+    remove_istio_crds().await;
+    for (version, revision, set) in cases {
+        with_temp_ns("render", move |client, ns| async move {
+            let mesh = render_mesh(&request(version, &ns, revision, set)).unwrap();
+            let (crds, rest): (Vec<&Value>, Vec<&Value>) =
+                mesh.manifests().map(|m| &m.object).partition(|o| o["kind"] == "CustomResourceDefinition");
+            let crd_resource = resource(&client, "apiextensions.k8s.io", "CustomResourceDefinition").await;
+            for crd in &crds {
+                client.apply(crd, ApplyOptions { dry_run: true, force: true }).await.unwrap();
+                client.apply(crd, ApplyOptions { dry_run: false, force: true }).await.unwrap();
+            }
+            for crd in &crds {
+                let name = crd["metadata"]["name"].as_str().unwrap();
+                wait_for(&format!("CRD {name} Established"), Duration::from_secs(60), || async {
+                    client.get(&crd_resource, None, name).await.unwrap().filter(established)
+                })
+                .await;
+            }
+            for object in &rest {
+                client.apply(object, ApplyOptions { dry_run: true, force: true }).await.unwrap_or_else(|e| {
+                    panic!("{version}: dry run of {}: {e}", ObjectRef::of(object).unwrap())
+                });
+            }
+            for object in &rest {
+                client.apply(object, ApplyOptions { dry_run: false, force: true }).await.unwrap();
+            }
+            let deployments = resource(&client, "apps", "Deployment").await;
+            let names: Vec<String> = rest
+                .iter()
+                .filter(|o| o["kind"] == "Deployment")
+                .map(|o| o["metadata"]["name"].as_str().unwrap().to_string())
+                .collect();
+            assert!(names.len() >= 3, "{version}: istiod and two gateways at least: {names:?}");
+            for name in &names {
+                wait_for(
+                    &format!("{version}: Deployment {name} ready"),
+                    Duration::from_secs(120),
+                    || async { client.get(&deployments, Some(&ns), name).await.unwrap().filter(available) },
+                )
+                .await;
+            }
+            // Webhook configurations are cluster-wide: remove them so later tests' pods are not
+            // sent to a control plane that does not run here.
+            for object in rest.iter().filter(|o| {
+                matches!(
+                    o["kind"].as_str(),
+                    Some("MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration")
+                )
+            }) {
+                client.delete(&ObjectRef::of(object).unwrap(), Propagation::Background).await.unwrap();
+            }
+        })
+        .await;
     }
 }

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 error (bad input, nothing changed); 2 `diff --detailed-exitcode` found
 //! changes; 3 a gate failed and the step was rolled back; 4 the plan is stale.
 
+mod collect;
 mod output;
 mod profile;
 mod render;
@@ -35,6 +36,8 @@ enum Command {
     /// Show the version catalog: supported versions, features and upgrade edges
     #[command(subcommand)]
     Version(version::VersionCommand),
+    /// Capture a cluster's Istio-relevant state into a snapshot file (no secret values, ever)
+    Collect(collect::CollectArgs),
 }
 
 /// Output formats for commands that print data.
@@ -71,6 +74,27 @@ pub struct ValueFlags {
     pub set_literal: Vec<String>,
 }
 
+/// How to reach a cluster, with kubectl's and Helm's flag names.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ClusterFlags {
+    /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (default: the current context)
+    #[arg(long, value_name = "CONTEXT")]
+    pub kube_context: Option<String>,
+}
+
+impl ClusterFlags {
+    /// The flags as connection options.
+    pub fn options(&self) -> crate::cluster::live::ConnectOptions {
+        crate::cluster::live::ConnectOptions {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.kube_context.clone(),
+        }
+    }
+}
+
 impl ValueFlags {
     /// The flags as value options, applied in Helm's order by [`ValueOptions::merge`].
     pub fn options(&self) -> ValueOptions {
@@ -92,6 +116,7 @@ impl Cli {
             Command::Render(args) => render::run(&args),
             Command::Profile(command) => profile::run(&command),
             Command::Version(command) => version::run(&command),
+            Command::Collect(args) => collect::run(&args),
         }
     }
 }

@@ -1,0 +1,380 @@
+//! The live cluster on kube-rs: connection settings as kubectl and Helm users expect them
+//! (`--kubeconfig`, `KUBECONFIG`, `--kube-context`, in-cluster), discovery that sees CRDs registered at
+//! run time, server-side apply as the `sailplan` field manager, and retries with backoff for the
+//! failures that pass (429, 5xx, dropped connections). Errors say which verb on which resource in
+//! which namespace failed.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::discovery::{ApiCapabilities, ApiResource, Discovery, Scope};
+use kube::runtime::{WatchStreamExt, watcher};
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use super::{
+    ApplyOptions, Cluster, ClusterError, Discovered, FIELD_MANAGER, ObjectRef, Propagation, Resource,
+    WatchEvent,
+};
+use crate::version::parse_lenient;
+
+/// How to reach the cluster: the kubectl/Helm flags.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnectOptions {
+    /// `--kubeconfig`: a kubeconfig file instead of `KUBECONFIG` / `~/.kube/config`.
+    pub kubeconfig: Option<PathBuf>,
+    /// `--kube-context`: a context other than the current one.
+    pub context: Option<String>,
+}
+
+/// A cluster reached through the Kubernetes API.
+pub struct LiveCluster {
+    client: kube::Client,
+    server: String,
+    discovered: Mutex<Option<Discovered>>,
+}
+
+/// Attempts for a request that fails in a way that may pass (429, 5xx, connection trouble).
+const ATTEMPTS: u32 = 4;
+/// First pause between attempts; it doubles each time.
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+/// Page size for lists, so very large clusters are read in bounded pieces.
+const PAGE_SIZE: u32 = 500;
+
+impl LiveCluster {
+    /// Connects with kubectl's rules: `--kubeconfig`, else `KUBECONFIG`, else `~/.kube/config`, else the
+    /// in-cluster service account; `--kube-context` picks a context.
+    pub async fn connect(options: &ConnectOptions) -> Result<LiveCluster, ClusterError> {
+        let config_error = |message: String| ClusterError::Config { message };
+        let kube_options = KubeConfigOptions { context: options.context.clone(), ..Default::default() };
+        let config = match (&options.kubeconfig, &options.context) {
+            (Some(path), _) => {
+                let kubeconfig = Kubeconfig::read_from(path)
+                    .map_err(|e| config_error(format!("cannot read kubeconfig {}: {e}", path.display())))?;
+                kube::Config::from_custom_kubeconfig(kubeconfig, &kube_options)
+                    .await
+                    .map_err(|e| config_error(format!("kubeconfig {}: {e}", path.display())))?
+            }
+            (None, Some(context)) => kube::Config::from_kubeconfig(&kube_options)
+                .await
+                .map_err(|e| config_error(format!("context {context:?}: {e}")))?,
+            (None, None) => kube::Config::infer().await.map_err(|e| config_error(e.to_string()))?,
+        };
+        let server = config.cluster_url.to_string();
+        let client = kube::Client::try_from(config).map_err(|e| config_error(e.to_string()))?;
+        Ok(LiveCluster { client, server, discovered: Mutex::new(None) })
+    }
+
+    /// The API server URL, for messages.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    fn api(&self, resource: &Resource, namespace: Option<&str>) -> Api<DynamicObject> {
+        let ar = api_resource(resource);
+        match (resource.namespaced, namespace) {
+            (true, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &ar),
+            _ => Api::all_with(self.client.clone(), &ar),
+        }
+    }
+
+    /// The resource serving an object's kind, discovering again when a CRD appeared since.
+    async fn resource_for(&self, api_version: &str, kind: &str) -> Result<Resource, ClusterError> {
+        if let Some(found) =
+            self.discovered.lock().await.as_ref().and_then(|d| d.for_object(api_version, kind))
+        {
+            return Ok(found.clone());
+        }
+        let discovered = self.discover().await?;
+        discovered.for_object(api_version, kind).cloned().ok_or_else(|| ClusterError::UnknownKind {
+            api_version: api_version.to_string(),
+            kind: kind.to_string(),
+        })
+    }
+
+    fn error(
+        &self,
+        error: kube::Error,
+        verb: &str,
+        resource: &Resource,
+        namespace: Option<&str>,
+    ) -> ClusterError {
+        let resource_name = resource.to_string();
+        match error {
+            kube::Error::Api(status) => match status.code {
+                403 => ClusterError::Forbidden {
+                    verb: verb.to_string(),
+                    resource: resource_name,
+                    namespace: namespace.map(str::to_string),
+                    message: status.message,
+                },
+                code => ClusterError::Api {
+                    verb: verb.to_string(),
+                    resource: resource_name,
+                    namespace: namespace.map(str::to_string),
+                    code,
+                    message: status.message,
+                },
+            },
+            kube::Error::HyperError(_) | kube::Error::Service(_) => {
+                ClusterError::Unreachable { server: self.server.clone(), message: error_chain(&error) }
+            }
+            other => ClusterError::Api {
+                verb: verb.to_string(),
+                resource: resource_name,
+                namespace: namespace.map(str::to_string),
+                code: 0,
+                message: error_chain(&other),
+            },
+        }
+    }
+}
+
+/// The error and its causes on one line (transport errors hide the useful part in their sources).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+fn api_resource(resource: &Resource) -> ApiResource {
+    ApiResource {
+        group: resource.group.clone(),
+        version: resource.version.clone(),
+        api_version: resource.api_version(),
+        kind: resource.kind.clone(),
+        plural: resource.plural.clone(),
+    }
+}
+
+fn transient(error: &kube::Error) -> bool {
+    match error {
+        kube::Error::Api(status) => matches!(status.code, 429 | 500 | 502 | 503 | 504),
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        _ => false,
+    }
+}
+
+/// Runs a request, retrying with exponential backoff while it fails in a way that may pass.
+async fn with_retries<T, F, Fut>(mut request: F) -> Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, kube::Error>>,
+{
+    let mut pause = FIRST_BACKOFF;
+    let mut attempt = 1;
+    loop {
+        match request().await {
+            Err(error) if attempt < ATTEMPTS && transient(&error) => {
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// A listed or fetched object as JSON, with apiVersion and kind filled in (lists omit them).
+fn to_value(object: DynamicObject, resource: &Resource) -> Value {
+    let mut value = serde_json::to_value(object).unwrap_or(Value::Null);
+    if let Some(map) = value.as_object_mut() {
+        map.insert("apiVersion".to_string(), Value::String(resource.api_version()));
+        map.insert("kind".to_string(), Value::String(resource.kind.clone()));
+    }
+    value
+}
+
+fn resource_of(ar: &ApiResource, caps: &ApiCapabilities) -> Resource {
+    Resource {
+        group: ar.group.clone(),
+        version: ar.version.clone(),
+        kind: ar.kind.clone(),
+        plural: ar.plural.clone(),
+        namespaced: caps.scope == Scope::Namespaced,
+    }
+}
+
+impl Cluster for LiveCluster {
+    async fn server_version(&self) -> Result<semver::Version, ClusterError> {
+        let info = with_retries(|| self.client.apiserver_version()).await.map_err(|e| {
+            let resource = Resource {
+                group: String::new(),
+                version: "v1".to_string(),
+                kind: "Version".to_string(),
+                plural: "version".to_string(),
+                namespaced: false,
+            };
+            self.error(e, "get", &resource, None)
+        })?;
+        parse_lenient(&info.git_version).map_err(|e| ClusterError::Api {
+            verb: "get".to_string(),
+            resource: "version".to_string(),
+            namespace: None,
+            code: 0,
+            message: e.to_string(),
+        })
+    }
+
+    async fn discover(&self) -> Result<Discovered, ClusterError> {
+        let discovery =
+            with_retries(|| Discovery::new(self.client.clone()).run()).await.map_err(|e| match e {
+                kube::Error::HyperError(_) | kube::Error::Service(_) => {
+                    ClusterError::Unreachable { server: self.server.clone(), message: error_chain(&e) }
+                }
+                other => ClusterError::Api {
+                    verb: "discover".to_string(),
+                    resource: "API groups".to_string(),
+                    namespace: None,
+                    code: 0,
+                    message: error_chain(&other),
+                },
+            })?;
+        let mut found = Discovered::default();
+        for group in discovery.groups() {
+            found.preferred.insert(group.name().to_string(), group.preferred_version_or_latest().to_string());
+            for version in group.versions() {
+                for (ar, caps) in group.versioned_resources(version) {
+                    found.resources.push(resource_of(&ar, &caps));
+                }
+            }
+        }
+        found.resources.sort();
+        *self.discovered.lock().await = Some(found.clone());
+        Ok(found)
+    }
+
+    async fn get(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Value>, ClusterError> {
+        let api = self.api(resource, namespace);
+        let object = with_retries(|| api.get_opt(name))
+            .await
+            .map_err(|e| self.error(e, "get", resource, namespace))?;
+        Ok(object.map(|o| to_value(o, resource)))
+    }
+
+    async fn list(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        label_selector: Option<&str>,
+    ) -> Result<Vec<Value>, ClusterError> {
+        let api = self.api(resource, namespace);
+        let mut params = ListParams::default().limit(PAGE_SIZE);
+        if let Some(selector) = label_selector {
+            params = params.labels(selector);
+        }
+        let mut objects = Vec::new();
+        loop {
+            let page = with_retries(|| api.list(&params))
+                .await
+                .map_err(|e| self.error(e, "list", resource, namespace))?;
+            let next = page.metadata.continue_.clone().filter(|token| !token.is_empty());
+            objects.extend(page.items.into_iter().map(|o| to_value(o, resource)));
+            match next {
+                Some(token) => params = params.continue_token(&token),
+                None => return Ok(objects),
+            }
+        }
+    }
+
+    async fn apply(&self, object: &Value, options: ApplyOptions) -> Result<Value, ClusterError> {
+        let target = ObjectRef::of(object).ok_or_else(|| ClusterError::Invalid {
+            object: "an object".to_string(),
+            message: "apiVersion, kind and metadata.name are required".to_string(),
+        })?;
+        let resource = self.resource_for(&target.api_version, &target.kind).await?;
+        if resource.namespaced && target.namespace.is_none() {
+            return Err(ClusterError::Invalid {
+                object: target.to_string(),
+                message: format!("{} is namespaced: set metadata.namespace", target.kind),
+            });
+        }
+        let api = self.api(&resource, target.namespace.as_deref());
+        let mut params = PatchParams::apply(FIELD_MANAGER);
+        params.force = options.force;
+        params.dry_run = options.dry_run;
+        let patch = Patch::Apply(object);
+        let result = with_retries(|| api.patch(&target.name, &params, &patch)).await;
+        match result {
+            Ok(stored) => Ok(to_value(stored, &resource)),
+            Err(kube::Error::Api(status)) if status.code == 409 => {
+                Err(ClusterError::Conflict { object: target.to_string(), message: status.message })
+            }
+            Err(kube::Error::Api(status)) if status.code == 422 || status.code == 400 => {
+                Err(ClusterError::Invalid { object: target.to_string(), message: status.message })
+            }
+            Err(e) => Err(self.error(e, "patch", &resource, target.namespace.as_deref())),
+        }
+    }
+
+    async fn delete(&self, target: &ObjectRef, propagation: Propagation) -> Result<(), ClusterError> {
+        let resource = self.resource_for(&target.api_version, &target.kind).await?;
+        let api = self.api(&resource, target.namespace.as_deref());
+        let params = DeleteParams {
+            propagation_policy: Some(match propagation {
+                Propagation::Background => kube::api::PropagationPolicy::Background,
+                Propagation::Foreground => kube::api::PropagationPolicy::Foreground,
+                Propagation::Orphan => kube::api::PropagationPolicy::Orphan,
+            }),
+            ..DeleteParams::default()
+        };
+        match with_retries(|| api.delete(&target.name, &params)).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+            Err(e) => Err(self.error(e, "delete", &resource, target.namespace.as_deref())),
+        }
+    }
+
+    fn watch(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        label_selector: Option<&str>,
+    ) -> BoxStream<'static, Result<WatchEvent, ClusterError>> {
+        let api = self.api(resource, namespace);
+        let mut config = watcher::Config::default();
+        if let Some(selector) = label_selector {
+            config = config.labels(selector);
+        }
+        let owned = resource.clone();
+        let described = resource.to_string();
+        let namespace = namespace.map(str::to_string);
+        watcher(api, config)
+            .default_backoff()
+            .filter_map(move |event| {
+                let item = match event {
+                    Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
+                        Some(Ok(WatchEvent::Applied(to_value(o, &owned))))
+                    }
+                    Ok(watcher::Event::Delete(o)) => Some(Ok(WatchEvent::Deleted(to_value(o, &owned)))),
+                    Ok(watcher::Event::Init | watcher::Event::InitDone) => None,
+                    Err(e) => Some(Err(ClusterError::Api {
+                        verb: "watch".to_string(),
+                        resource: described.clone(),
+                        namespace: namespace.clone(),
+                        code: 0,
+                        message: error_chain(&e),
+                    })),
+                };
+                futures::future::ready(item)
+            })
+            .boxed()
+    }
+}

@@ -1,0 +1,251 @@
+//! Observing a cluster: everything an upgrade needs to know, read through the [`Cluster`] trait into
+//! a [`Snapshot`]. `sailplan collect` writes it to a file; `check` and `plan` on a live cluster read
+//! the same thing directly, so a snapshot and a live read of one cluster are the same value.
+//!
+//! Secret values never leave the cluster: Secrets are kept by name, type and key names only, the
+//! `last-applied-configuration` annotation (which can hold a Secret's data) is dropped from every
+//! object, and environment variable values in pod specs are dropped (names and references stay).
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value};
+
+use crate::cluster::{Cluster, ClusterError, Discovered, Resource};
+use crate::snapshot::{FORMAT_VERSION, Snapshot, SnapshotInfo};
+
+/// The annotation that lists a Secret's key names in a snapshot.
+pub const SECRET_KEYS_ANNOTATION: &str = "sailplan.dev/secret-keys";
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// What to collect.
+#[derive(Debug, Clone)]
+pub struct CollectOptions {
+    /// The control-plane namespace, whose ConfigMaps are collected too.
+    pub istio_namespace: String,
+}
+
+/// One kind to read, and where.
+#[derive(Debug, Clone)]
+struct Target {
+    resource: Resource,
+    namespace: Option<String>,
+}
+
+/// The built-in kinds an upgrade needs, as (group, kind), read in every namespace.
+const BUILT_IN: [(&str, &str); 9] = [
+    ("", "Namespace"),
+    ("", "Service"),
+    ("", "Pod"),
+    ("", "Secret"),
+    ("apps", "Deployment"),
+    ("apps", "StatefulSet"),
+    ("apps", "DaemonSet"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+];
+
+fn is_istio_group(group: &str) -> bool {
+    group == "istio.io" || group.ends_with(".istio.io")
+}
+
+/// The kinds to read: every Istio kind (once, at its group's preferred version), CRDs, the built-in
+/// kinds above, and ConfigMaps of the control-plane namespace.
+fn targets(discovered: &Discovered, options: &CollectOptions) -> Vec<Target> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    let everywhere = |resource: &Resource| Target { resource: resource.clone(), namespace: None };
+    for resource in &discovered.resources {
+        if is_istio_group(&resource.group)
+            && seen.insert((resource.group.clone(), resource.kind.clone()))
+            && let Some(preferred) = discovered.find(&resource.group, &resource.kind)
+        {
+            out.push(everywhere(preferred));
+        }
+    }
+    let mut built_in: Vec<(&str, &str)> = BUILT_IN.to_vec();
+    built_in.push(("apiextensions.k8s.io", "CustomResourceDefinition"));
+    for (group, kind) in built_in {
+        if let Some(resource) = discovered.find(group, kind) {
+            out.push(everywhere(resource));
+        }
+    }
+    if let Some(resource) = discovered.find("", "ConfigMap") {
+        out.push(Target { resource: resource.clone(), namespace: Some(options.istio_namespace.clone()) });
+    }
+    out
+}
+
+/// Reads the cluster into a snapshot. `progress` is told the name of each kind as it is read.
+pub async fn observe(
+    cluster: &impl Cluster,
+    options: &CollectOptions,
+    progress: &(dyn Fn(usize, usize, &str) + Sync),
+) -> Result<Snapshot, ClusterError> {
+    let version = cluster.server_version().await?;
+    let discovered = cluster.discover().await?;
+    let targets = targets(&discovered, options);
+    let mut objects = Vec::new();
+    for (done, target) in targets.iter().enumerate() {
+        progress(done, targets.len(), &target.resource.to_string());
+        let mut listed = cluster.list(&target.resource, target.namespace.as_deref(), None).await?;
+        for object in &mut listed {
+            sanitize(object);
+        }
+        objects.extend(listed);
+    }
+    objects.extend(webhook_endpoints(cluster, &discovered, &objects).await?);
+    progress(targets.len(), targets.len(), "done");
+    let served = discovered.resources.into_iter().filter(|r| is_istio_group(&r.group)).collect();
+    let info = SnapshotInfo {
+        format_version: FORMAT_VERSION,
+        kubernetes_version: Some(version.to_string()),
+        collected_at: Some(
+            k8s_openapi::jiff::Timestamp::now()
+                .round(k8s_openapi::jiff::Unit::Second)
+                .map_or_else(|_| String::new(), |t| t.to_string()),
+        ),
+        tool_version: Some(env!("CARGO_PKG_VERSION").to_string()),
+        served,
+    };
+    Ok(Snapshot::new(info, objects))
+}
+
+/// The Endpoints of the Services that webhook configurations call, so readiness of webhook
+/// back-ends can be judged from a snapshot.
+async fn webhook_endpoints(
+    cluster: &impl Cluster,
+    discovered: &Discovered,
+    objects: &[Value],
+) -> Result<Vec<Value>, ClusterError> {
+    let Some(endpoints) = discovered.find("", "Endpoints") else { return Ok(Vec::new()) };
+    let mut services = BTreeSet::new();
+    for object in objects {
+        if !matches!(
+            object.get("kind").and_then(Value::as_str),
+            Some("MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration")
+        ) {
+            continue;
+        }
+        for webhook in object.get("webhooks").and_then(Value::as_array).into_iter().flatten() {
+            let service = webhook.pointer("/clientConfig/service");
+            let text =
+                |key: &str| service.and_then(|s| s.get(key)).and_then(Value::as_str).map(str::to_string);
+            if let (Some(namespace), Some(name)) = (text("namespace"), text("name")) {
+                services.insert((namespace, name));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (namespace, name) in services {
+        if let Some(mut object) = cluster.get(endpoints, Some(&namespace), &name).await? {
+            sanitize(&mut object);
+            out.push(object);
+        }
+    }
+    Ok(out)
+}
+
+/// Removes what a snapshot must never hold (secret values) and what it does not need
+/// (managedFields).
+pub fn sanitize(object: &mut Value) {
+    let kind = object.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+    let Some(map) = object.as_object_mut() else { return };
+    if let Some(metadata) = map.get_mut("metadata").and_then(Value::as_object_mut) {
+        metadata.remove("managedFields");
+        if let Some(annotations) = metadata.get_mut("annotations").and_then(Value::as_object_mut) {
+            annotations.remove(LAST_APPLIED);
+        }
+    }
+    match kind.as_str() {
+        "Secret" => redact_secret(map),
+        "Pod" => strip_env_values(map.get_mut("spec")),
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
+            strip_env_values(
+                map.get_mut("spec").and_then(|s| s.get_mut("template")).and_then(|t| t.get_mut("spec")),
+            );
+        }
+        "CustomResourceDefinition" => {
+            // Schemas are large and say nothing about the cluster's state; served versions are kept.
+            for version in map
+                .get_mut("spec")
+                .and_then(|s| s.get_mut("versions"))
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(version) = version.as_object_mut() {
+                    version.remove("schema");
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn redact_secret(secret: &mut Map<String, Value>) {
+    let mut keys = BTreeSet::new();
+    for field in ["data", "stringData"] {
+        if let Some(Value::Object(data)) = secret.remove(field) {
+            keys.extend(data.keys().cloned());
+        }
+    }
+    let metadata = secret.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
+    if let Some(metadata) = metadata.as_object_mut() {
+        let annotations = metadata.entry("annotations").or_insert_with(|| Value::Object(Map::new()));
+        if let Some(annotations) = annotations.as_object_mut() {
+            annotations.insert(
+                SECRET_KEYS_ANNOTATION.to_string(),
+                Value::String(keys.into_iter().collect::<Vec<_>>().join(",")),
+            );
+        }
+    }
+}
+
+fn strip_env_values(pod_spec: Option<&mut Value>) {
+    let Some(spec) = pod_spec else { return };
+    for list in ["containers", "initContainers", "ephemeralContainers"] {
+        for container in spec.get_mut(list).and_then(Value::as_array_mut).into_iter().flatten() {
+            for variable in container.get_mut("env").and_then(Value::as_array_mut).into_iter().flatten() {
+                if let Some(variable) = variable.as_object_mut() {
+                    variable.remove("value");
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn secrets_keep_only_names_types_and_key_names() {
+        let mut secret = json!({
+            "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+            "metadata": {"name": "cert", "namespace": "istio-system", "managedFields": [{"manager": "x"}],
+                "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{\"data\":{\"tls.key\":\"c2VjcmV0\"}}"}},
+            "data": {"tls.key": "c2VjcmV0", "tls.crt": "Y2VydA=="}, "stringData": {"ca.crt": "plain"}
+        });
+        sanitize(&mut secret);
+        assert_eq!(
+            secret,
+            json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+                "metadata": {"name": "cert", "namespace": "istio-system", "annotations": {SECRET_KEYS_ANNOTATION: "ca.crt,tls.crt,tls.key"}}})
+        );
+    }
+
+    #[test]
+    fn env_values_go_and_references_stay() {
+        let mut deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+            "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "app:1",
+                "env": [{"name": "PASSWORD", "value": "hunter2"}, {"name": "FROM", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]}]}}}});
+        sanitize(&mut deployment);
+        let env = &deployment["spec"]["template"]["spec"]["containers"][0]["env"];
+        assert_eq!(
+            env,
+            &json!([{"name": "PASSWORD"}, {"name": "FROM", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}])
+        );
+    }
+}

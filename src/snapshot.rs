@@ -1,0 +1,329 @@
+//! Snapshots: what `collect` captures of a cluster, written as a `.tar.gz` (or a directory) and read
+//! back into the same [`Snapshot`] a live observation produces, so `check`, `plan`, `diff` and
+//! `rehearse` work the same on a customer's snapshot as on a live cluster. The reader also takes
+//! plain `kubectl get -o yaml` output (a `List` or multi-document YAML), which is what support
+//! engineers are usually sent.
+//!
+//! Layout: `snapshot.yaml` (format version, Kubernetes version, collection time, tool version, the
+//! Istio kinds the cluster served) and `objects/<group>.<Kind>.yaml`, each a `v1 List`. Entries are
+//! written in sorted order with fixed timestamps, so the same objects give the same bytes.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::cluster::Resource;
+use crate::yaml;
+
+/// The snapshot format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// About a snapshot.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotInfo {
+    /// The snapshot format version.
+    pub format_version: u32,
+    /// The API server's version, e.g. `1.33.13` (unknown for plain YAML input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes_version: Option<String>,
+    /// When it was collected (RFC 3339, UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collected_at: Option<String>,
+    /// The sailplan version that collected it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_version: Option<String>,
+    /// Every Istio kind the cluster served, in every served version.
+    #[serde(default)]
+    pub served: Vec<Resource>,
+}
+
+/// Observed objects and what is known about where they came from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    /// About the snapshot.
+    pub info: SnapshotInfo,
+    /// The objects, sorted by apiVersion group, kind, namespace and name.
+    pub objects: Vec<Value>,
+}
+
+/// A snapshot that cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// A file could not be read or written.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The failure.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A document is not valid YAML.
+    #[error("{path} is not valid YAML: {message}")]
+    Yaml {
+        /// The file (or archive member).
+        path: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// The snapshot was written by an incompatible format version.
+    #[error("{path} uses snapshot format {found}; this sailplan reads format {FORMAT_VERSION}")]
+    Format {
+        /// The snapshot.
+        path: PathBuf,
+        /// The version found.
+        found: u32,
+    },
+    /// An object lacks apiVersion, kind or metadata.name.
+    #[error("{path}: an object has no {field}")]
+    NotAnObject {
+        /// Where it was read from.
+        path: String,
+        /// The missing field.
+        field: &'static str,
+    },
+}
+
+fn sort_key(object: &Value) -> (String, String, String, String) {
+    let text = |pointer: &str| object.pointer(pointer).and_then(Value::as_str).unwrap_or("").to_string();
+    let api_version = text("/apiVersion");
+    let group = api_version.rsplit_once('/').map_or(String::new(), |(g, _)| g.to_string());
+    (group, text("/kind"), text("/metadata/namespace"), text("/metadata/name"))
+}
+
+impl Snapshot {
+    /// A snapshot of `objects`, sorted into their canonical order.
+    pub fn new(info: SnapshotInfo, mut objects: Vec<Value>) -> Snapshot {
+        objects.sort_by_key(sort_key);
+        Snapshot { info, objects }
+    }
+
+    /// The files of the snapshot: relative path to content, in writing order.
+    fn files(&self) -> Result<BTreeMap<String, String>, SnapshotError> {
+        let emit = |path: &str, value: &Value| {
+            yaml::to_string(value)
+                .map_err(|e| SnapshotError::Yaml { path: path.to_string(), message: e.to_string() })
+        };
+        let mut files = BTreeMap::new();
+        let mut info = serde_json::to_value(&self.info).unwrap_or(Value::Null);
+        if let Some(map) = info.as_object_mut() {
+            map.shift_insert(0, "apiVersion".to_string(), json!("sailplan.dev/v1alpha1"));
+            map.shift_insert(1, "kind".to_string(), json!("Snapshot"));
+        }
+        files.insert("snapshot.yaml".to_string(), emit("snapshot.yaml", &info)?);
+        let mut groups: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
+        for object in &self.objects {
+            let (group, kind, _, _) = sort_key(object);
+            let group = if group.is_empty() { "core".to_string() } else { group };
+            groups.entry(format!("objects/{group}.{kind}.yaml")).or_default().push(object);
+        }
+        for (path, items) in groups {
+            let list = json!({"apiVersion": "v1", "kind": "List", "items": items});
+            let text = emit(&path, &list)?;
+            files.insert(path, text);
+        }
+        Ok(files)
+    }
+
+    /// Writes the snapshot: a `.tar.gz` (or `.tgz`) file, or otherwise a directory.
+    pub fn write(&self, path: &Path) -> Result<(), SnapshotError> {
+        let files = self.files()?;
+        let io = |action: &'static str, path: &Path| {
+            let path = path.to_path_buf();
+            move |source| SnapshotError::Io { action, path, source }
+        };
+        if is_archive(path) {
+            let file = std::fs::File::create(path).map_err(io("cannot create", path))?;
+            let encoder = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+            let mut archive = tar::Builder::new(encoder);
+            archive.mode(tar::HeaderMode::Deterministic);
+            for (name, text) in &files {
+                let mut header = tar::Header::new_gnu();
+                header.set_size(text.len() as u64);
+                header.set_mode(0o644);
+                header.set_mtime(0);
+                header.set_cksum();
+                archive.append_data(&mut header, name, text.as_bytes()).map_err(io("cannot write", path))?;
+            }
+            let encoder = archive.into_inner().map_err(io("cannot write", path))?;
+            let mut file = encoder.finish().map_err(io("cannot write", path))?;
+            file.flush().map_err(io("cannot write", path))?;
+        } else {
+            for (name, text) in &files {
+                let target = path.join(name);
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent).map_err(io("cannot create", parent))?;
+                }
+                std::fs::write(&target, text).map_err(io("cannot write", &target))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads a snapshot written by [`Snapshot::write`] (archive or directory), or plain YAML: a
+    /// `List` or multi-document YAML as `kubectl get -o yaml` prints it.
+    pub fn read(path: &Path) -> Result<Snapshot, SnapshotError> {
+        let io = |action: &'static str| {
+            let path = path.to_path_buf();
+            move |source| SnapshotError::Io { action, path, source }
+        };
+        let mut files: BTreeMap<String, String> = BTreeMap::new();
+        if path.is_dir() {
+            collect_dir(path, path, &mut files).map_err(io("cannot read"))?;
+        } else {
+            let bytes = std::fs::read(path).map_err(io("cannot read"))?;
+            if bytes.starts_with(&[0x1f, 0x8b]) {
+                let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes.as_slice()));
+                for entry in archive.entries().map_err(io("cannot read"))? {
+                    let mut entry = entry.map_err(io("cannot read"))?;
+                    let name = entry.path().map_err(io("cannot read"))?.to_string_lossy().into_owned();
+                    let mut text = String::new();
+                    entry.read_to_string(&mut text).map_err(io("cannot read"))?;
+                    files.insert(name.trim_start_matches("./").to_string(), text);
+                }
+            } else {
+                let text = String::from_utf8(bytes).map_err(|e| {
+                    io("cannot read")(std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+                })?;
+                files.insert(path.display().to_string(), text);
+            }
+        }
+        let mut info = SnapshotInfo { format_version: FORMAT_VERSION, ..SnapshotInfo::default() };
+        let mut objects = Vec::new();
+        for (name, text) in &files {
+            let documents = yaml::parse_documents(text).map_err(|e| SnapshotError::Yaml {
+                path: name.clone(),
+                message: e.in_source(name).to_string(),
+            })?;
+            for document in documents {
+                if document.get("kind").and_then(Value::as_str) == Some("Snapshot")
+                    && document.get("apiVersion").and_then(Value::as_str) == Some("sailplan.dev/v1alpha1")
+                {
+                    info = serde_json::from_value(document)
+                        .map_err(|e| SnapshotError::Yaml { path: name.clone(), message: e.to_string() })?;
+                    if info.format_version != FORMAT_VERSION {
+                        return Err(SnapshotError::Format {
+                            path: path.to_path_buf(),
+                            found: info.format_version,
+                        });
+                    }
+                    continue;
+                }
+                expand(document, name, &mut objects)?;
+            }
+        }
+        Ok(Snapshot::new(info, objects))
+    }
+}
+
+/// Adds a document's objects: the items of a `List`, or the document itself.
+fn expand(document: Value, source: &str, objects: &mut Vec<Value>) -> Result<(), SnapshotError> {
+    let is_list = document.get("kind").and_then(Value::as_str).is_some_and(|k| k.ends_with("List"))
+        && document.get("items").is_some();
+    if is_list {
+        if let Some(Value::Array(items)) = document.get("items") {
+            for item in items {
+                expand(item.clone(), source, objects)?;
+            }
+        }
+        return Ok(());
+    }
+    for (pointer, field) in
+        [("/apiVersion", "apiVersion"), ("/kind", "kind"), ("/metadata/name", "metadata.name")]
+    {
+        if document.pointer(pointer).and_then(Value::as_str).is_none() {
+            return Err(SnapshotError::NotAnObject { path: source.to_string(), field });
+        }
+    }
+    objects.push(document);
+    Ok(())
+}
+
+fn is_archive(path: &Path) -> bool {
+    let name = path.to_string_lossy();
+    name.ends_with(".tar.gz") || name.ends_with(".tgz")
+}
+
+fn collect_dir(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_dir(root, &path, out)?;
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            let relative = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+            out.insert(relative, std::fs::read_to_string(&path)?);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Snapshot {
+        let info = SnapshotInfo {
+            format_version: FORMAT_VERSION,
+            kubernetes_version: Some("1.33.13".to_string()),
+            collected_at: Some("2026-11-22T06:00:00Z".to_string()),
+            tool_version: Some("0.1.0".to_string()),
+            served: Vec::new(),
+        };
+        Snapshot::new(
+            info,
+            vec![
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "b"}}),
+                json!({"apiVersion": "networking.istio.io/v1beta1", "kind": "Gateway", "metadata": {"name": "gw", "namespace": "a"}}),
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}}),
+            ],
+        )
+    }
+
+    #[test]
+    fn archives_and_directories_round_trip_byte_for_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("s.tar.gz");
+        sample().write(&archive).unwrap();
+        assert_eq!(Snapshot::read(&archive).unwrap(), sample());
+        let again = dir.path().join("t.tar.gz");
+        sample().write(&again).unwrap();
+        assert_eq!(std::fs::read(&archive).unwrap(), std::fs::read(&again).unwrap(), "deterministic bytes");
+        let folder = dir.path().join("snap");
+        sample().write(&folder).unwrap();
+        assert!(folder.join("objects/core.Namespace.yaml").is_file());
+        assert_eq!(Snapshot::read(&folder).unwrap(), sample());
+    }
+
+    #[test]
+    fn reads_kubectl_lists_and_multi_document_yaml() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("dump.yaml");
+        std::fs::write(
+            &file,
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Namespace\n  metadata:\n    name: b\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n",
+        )
+        .unwrap();
+        let snapshot = Snapshot::read(&file).unwrap();
+        let names: Vec<&str> =
+            snapshot.objects.iter().filter_map(|o| o.pointer("/metadata/name")?.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(snapshot.info.kubernetes_version, None);
+    }
+
+    #[test]
+    fn bad_input_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bad.yaml");
+        std::fs::write(&file, "kind: Namespace\nmetadata: {}\n").unwrap();
+        let message = Snapshot::read(&file).unwrap_err().to_string();
+        assert!(message.contains("bad.yaml") && message.contains("apiVersion"), "{message}");
+        let missing = Snapshot::read(&dir.path().join("nope.tar.gz")).unwrap_err().to_string();
+        assert!(missing.starts_with("cannot read"), "{missing}");
+    }
+}
