@@ -1,4 +1,4 @@
-//! Real-cluster test: what `sailplan render` produces is accepted by a real kube-apiserver through
+//! Real-cluster test: what `sailplan render` produces, for every profile, is accepted by a real kube-apiserver through
 //! sailplan's own cluster layer with server-side apply (dry run, then for real), its CRDs become
 //! Established, and every control-plane and gateway Deployment gets a ReplicaSet and Ready pods
 //! through kube-controller-manager, the scheduler and kwok's fake node.
@@ -17,13 +17,23 @@ use sailplan::values::ValueOptions;
 use serde_json::Value;
 use support::{resource, wait_for, with_temp_ns};
 
-fn request(version: &str, namespace: &str, revision: Option<&str>, set: &[&str]) -> MeshRequest {
+fn request(
+    profile: &str,
+    version: &str,
+    namespace: &str,
+    revision: Option<&str>,
+    set: &[&str],
+) -> MeshRequest {
+    let mut set: Vec<String> = set.iter().map(|s| (*s).to_string()).collect();
+    if profile == "remote" {
+        set.push("global.remotePilotAddress=istiod.primary.example.com".to_string());
+    }
     MeshRequest {
-        profile: "demo".to_string(),
+        profile: profile.to_string(),
         version: version.to_string(),
         revision: revision.map(str::to_string),
         namespace: namespace.to_string(),
-        values: ValueOptions { set: set.iter().map(|s| (*s).to_string()).collect(), ..Default::default() },
+        values: ValueOptions { set, ..Default::default() },
         kube_version: Some("1.33.0".to_string()),
         allow_unsupported_kubernetes: true,
         charts_dir: None,
@@ -73,7 +83,7 @@ async fn rendered_profiles_are_accepted_and_become_ready() {
     remove_istio_crds().await;
     for (version, revision, set) in cases {
         with_temp_ns("render", move |client, ns| async move {
-            let mesh = render_mesh(&request(version, &ns, revision, set)).unwrap();
+            let mesh = render_mesh(&request("demo", version, &ns, revision, set)).unwrap();
             let (crds, rest): (Vec<&Value>, Vec<&Value>) =
                 mesh.manifests().map(|m| &m.object).partition(|o| o["kind"] == "CustomResourceDefinition");
             let crd_resource = resource(&client, "apiextensions.k8s.io", "CustomResourceDefinition").await;
@@ -92,6 +102,17 @@ async fn rendered_profiles_are_accepted_and_become_ready() {
                 client.apply(object, ApplyOptions { dry_run: true, force: true }).await.unwrap_or_else(|e| {
                     panic!("{version}: dry run of {}: {e}", ObjectRef::of(object).unwrap())
                 });
+            }
+            // Every other profile must be accepted too (a dry run: they overlap with demo's objects).
+            for profile in ["default", "minimal", "preview", "remote", "empty"] {
+                let other = render_mesh(&request(profile, version, &ns, revision, set)).unwrap();
+                for object in
+                    other.manifests().map(|m| &m.object).filter(|o| o["kind"] != "CustomResourceDefinition")
+                {
+                    client.apply(object, ApplyOptions { dry_run: true, force: true }).await.unwrap_or_else(
+                        |e| panic!("{version} {profile}: dry run of {}: {e}", ObjectRef::of(object).unwrap()),
+                    );
+                }
             }
             for object in &rest {
                 client.apply(object, ApplyOptions { dry_run: false, force: true }).await.unwrap();
