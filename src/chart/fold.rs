@@ -91,7 +91,7 @@ impl Folded {
 
 /// The spans of every `{{…}}` in `text`, or `None` when the text uses a form we do not fold around
 /// (raw blocks `{{{{`, escaped `\{{`, carriage returns, an unterminated tag).
-fn mustaches(text: &str) -> Option<Vec<(usize, usize)>> {
+pub(super) fn mustaches(text: &str) -> Option<Vec<(usize, usize)>> {
     if text.contains('\r') || text.contains("\\{{") || text.contains("{{{{") {
         return None;
     }

@@ -21,28 +21,10 @@ struct Tag<'t> {
     text: &'t str,
 }
 
-/// The spans of every `{{…}}` in `text`, or `None` for forms this pass does not understand.
+/// Every `{{…}}` tag of `text`, or `None` for forms this pass does not understand.
 fn tags(text: &str) -> Option<Vec<Tag<'_>>> {
-    if text.contains('\r') || text.contains("\\{{") || text.contains("{{{{") {
-        return None;
-    }
-    let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(offset) = text[from..].find("{{") {
-        let start = from + offset;
-        let rest = &text[start..];
-        let close = if rest.starts_with("{{!--") {
-            "--}}"
-        } else if rest.starts_with("{{{") {
-            "}}}"
-        } else {
-            "}}"
-        };
-        let end = start + 2 + text[start + 2..].find(close)? + close.len();
-        out.push(Tag { start, end, text: &text[start..end] });
-        from = end;
-    }
-    Some(out)
+    let spans = super::fold::mustaches(text)?;
+    Some(spans.into_iter().map(|(start, end)| Tag { start, end, text: &text[start..end] }).collect())
 }
 
 /// The bytes to delete for a tag that stands alone on its line (the whole line), or `None`.
