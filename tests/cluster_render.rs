@@ -40,6 +40,10 @@ fn request(
     }
 }
 
+fn is_webhook(object: &Value) -> bool {
+    matches!(object["kind"].as_str(), Some("MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration"))
+}
+
 fn established(crd: &Value) -> bool {
     crd.pointer("/status/conditions").and_then(Value::as_array).is_some_and(|conditions| {
         conditions.iter().any(|c| c["type"] == "Established" && c["status"] == "True")
@@ -103,20 +107,34 @@ async fn rendered_profiles_are_accepted_and_become_ready() {
                     panic!("{version}: dry run of {}: {e}", ObjectRef::of(object).unwrap())
                 });
             }
-            // Every other profile must be accepted too (a dry run: they overlap with demo's objects).
+            // Every other profile is accepted too, dry run then for real (over the same namespace),
+            // before the demo profile is applied last and its workloads are checked.
+            let mut webhooks = Vec::new();
             for profile in ["default", "minimal", "preview", "remote", "empty"] {
                 let other = render_mesh(&request(profile, version, &ns, revision, set)).unwrap();
-                for object in
-                    other.manifests().map(|m| &m.object).filter(|o| o["kind"] != "CustomResourceDefinition")
-                {
-                    client.apply(object, ApplyOptions { dry_run: true, force: true }).await.unwrap_or_else(
-                        |e| panic!("{version} {profile}: dry run of {}: {e}", ObjectRef::of(object).unwrap()),
-                    );
+                let objects: Vec<&Value> = other
+                    .manifests()
+                    .map(|m| &m.object)
+                    .filter(|o| o["kind"] != "CustomResourceDefinition")
+                    .collect();
+                for dry_run in [true, false] {
+                    for object in &objects {
+                        client.apply(object, ApplyOptions { dry_run, force: true }).await.unwrap_or_else(
+                            |e| {
+                                panic!(
+                                    "{version} {profile} (dry run {dry_run}): {}: {e}",
+                                    ObjectRef::of(object).unwrap()
+                                )
+                            },
+                        );
+                    }
                 }
+                webhooks.extend(objects.iter().filter(|o| is_webhook(o)).map(|o| ObjectRef::of(o).unwrap()));
             }
             for object in &rest {
                 client.apply(object, ApplyOptions { dry_run: false, force: true }).await.unwrap();
             }
+            webhooks.extend(rest.iter().filter(|o| is_webhook(o)).map(|o| ObjectRef::of(o).unwrap()));
             let deployments = resource(&client, "apps", "Deployment").await;
             let names: Vec<String> = rest
                 .iter()
@@ -134,13 +152,8 @@ async fn rendered_profiles_are_accepted_and_become_ready() {
             }
             // Webhook configurations are cluster-wide: remove them so later tests' pods are not
             // sent to a control plane that does not run here.
-            for object in rest.iter().filter(|o| {
-                matches!(
-                    o["kind"].as_str(),
-                    Some("MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration")
-                )
-            }) {
-                client.delete(&ObjectRef::of(object).unwrap(), Propagation::Background).await.unwrap();
+            for webhook in &webhooks {
+                client.delete(webhook, Propagation::Background).await.unwrap();
             }
         })
         .await;
