@@ -5,12 +5,14 @@
 //! Every stage except observing and applying is a pure function of its inputs; this crate keeps those
 //! stages in separate modules so they can be tested without a cluster.
 
+pub mod analyze;
 pub mod assets;
 pub mod catalog;
 pub mod chart;
 pub mod cli;
 pub mod cluster;
 pub mod collect;
+pub mod inventory;
 pub mod parallel;
 pub mod profile;
 pub mod render;

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 error (bad input, nothing changed); 2 `diff --detailed-exitcode` found
 //! changes; 3 a gate failed and the step was rolled back; 4 the plan is stale.
 
+mod check;
 mod collect;
 mod output;
 mod profile;
@@ -38,6 +39,8 @@ enum Command {
     Version(version::VersionCommand),
     /// Capture a cluster's Istio-relevant state into a snapshot file (no secret values, ever)
     Collect(collect::CollectArgs),
+    /// Report what runs and what will break, from a live cluster or a snapshot
+    Check(check::CheckArgs),
 }
 
 /// Output formats for commands that print data.
@@ -117,6 +120,7 @@ impl Cli {
             Command::Profile(command) => profile::run(&command),
             Command::Version(command) => version::run(&command),
             Command::Collect(args) => collect::run(&args),
+            Command::Check(args) => check::run(&args),
         }
     }
 }
