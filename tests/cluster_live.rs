@@ -265,3 +265,52 @@ async fn stand_in_injector_marks_pods_like_istios_injector() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a cluster: run scripts/test.sh"]
+async fn check_gives_the_same_findings_live_and_from_a_snapshot() {
+    with_temp_ns("check", |client, ns| async move {
+        let labelled = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns,
+            "labels": {"istio-injection": "enabled", "istio.io/rev": "missing-revision"}}});
+        client.apply(&labelled, ApplyOptions { dry_run: false, force: true }).await.unwrap();
+        let service = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": ns},
+            "spec": {"selector": {"app": "web"}, "ports": [{"name": "web", "port": 80}]}});
+        client.apply(&service, ApplyOptions::default()).await.unwrap();
+        let webhook_name = format!("{ns}-orphan");
+        let webhook = json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+            "metadata": {"name": webhook_name},
+            "webhooks": [{"name": "orphan.sailplan.test", "failurePolicy": "Ignore", "sideEffects": "None",
+                "admissionReviewVersions": ["v1"], "clientConfig": {"service": {"name": "gone", "namespace": ns, "path": "/x"}},
+                "objectSelector": {"matchLabels": {"never": "matches"}},
+                "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["configmaps"]}]}]});
+        client.apply(&webhook, ApplyOptions::default()).await.unwrap();
+
+        let kubeconfig = cluster().kubeconfig.to_str().unwrap().to_string();
+        let run = |args: &[&str]| {
+            let output = Command::cargo_bin("sailplan").unwrap().args(args).output().unwrap();
+            assert!(output.status.code() == Some(5) || output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+            serde_json::from_slice::<Value>(&output.stdout).unwrap()
+        };
+        let snapshot = std::env::temp_dir().join(format!("{ns}-check.tar.gz"));
+        Command::cargo_bin("sailplan").unwrap().args(["collect", "-o", snapshot.to_str().unwrap(), "--kubeconfig", &kubeconfig]).assert().success();
+        let live = run(&["check", "-o", "json", "--kubeconfig", &kubeconfig]);
+        let offline = run(&["check", "-o", "json", "--snapshot", snapshot.to_str().unwrap()]);
+        let ours = |document: &Value| -> Vec<Value> {
+            document["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["object"]["namespace"] == ns.as_str() || f["object"]["name"] == ns.as_str() || f["object"]["name"] == webhook_name.as_str())
+                .cloned()
+                .collect()
+        };
+        assert_eq!(ours(&live), ours(&offline));
+        let found = ours(&live);
+        let codes: Vec<&str> = found.iter().filter_map(|f| f["code"].as_str()).collect();
+        for expected in ["W-INJECT-BOTH-LABELS", "E-INJECT-UNKNOWN-REVISION", "W-PORT-NAME-PROTOCOL", "E-WEBHOOK-NO-ENDPOINTS"] {
+            assert!(codes.contains(&expected), "{expected} missing from {codes:?}");
+        }
+        client.delete(&ObjectRef::of(&webhook).unwrap(), Propagation::Background).await.unwrap();
+    })
+    .await;
+}
