@@ -18,6 +18,16 @@ cd "$root"
 command -v cargo >/dev/null || { echo "error: cargo not found; install Rust 1.89 or newer with rustup" >&2; exit 1; }
 command -v go >/dev/null || { echo "error: go not found; the test cluster is built from Go modules" >&2; exit 1; }
 
+# tests/check_report.rs loads the HTML report of `sailplan check --report` in headless Chromium.
+if ! command -v chromium >/dev/null; then
+    echo "==> installing Debian's chromium for the HTML report test (tests/check_report.rs)" >&2
+    sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo -n)
+    { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update >&2 &&
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium >&2; } ||
+        { echo "error: could not install chromium (needs root or passwordless sudo, and apt-get)" >&2; exit 1; }
+fi
+
 echo "==> building the test cluster binaries (cached after the first run)" >&2
 bin_dir="$(scripts/test-cluster/build.sh | tail -n 1)"
 export SAILPLAN_TEST_BIN_DIR="$bin_dir"

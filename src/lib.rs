@@ -16,6 +16,7 @@ pub mod inventory;
 pub mod parallel;
 pub mod profile;
 pub mod render;
+pub mod report;
 pub mod snapshot;
 pub mod values;
 pub mod version;

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::Args;
 use owo_colors::{OwoColorize, Stream};
 use serde_json::json;
@@ -35,6 +36,9 @@ pub struct CheckArgs {
     /// Output format
     #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
     pub output: OutputFormat,
+    /// Also write a self-contained HTML report to this file, to share (see docs/check.md)
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// Namespace of the Istio control plane (for live reads)
     #[arg(long, default_value = "istio-system", value_name = "NAMESPACE")]
     pub istio_namespace: String,
@@ -78,6 +82,13 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         }
         OutputFormat::Text => report_text(&inventory, &findings, target.as_ref()),
     };
+    if let Some(path) = &args.report {
+        let html = crate::report::check_html(&report_json(&inventory, &findings, target.as_ref()));
+        std::fs::write(path, html)
+            .with_context(|| format!("cannot write the report to {}", path.display()))
+            .hint("pass a file in a directory that exists and that you can write to")?;
+        eprintln!("wrote report to {}", path.display());
+    }
     write_stdout(&text)?;
     let errors = findings.iter().any(|f| f.severity == Severity::Error);
     Ok(if errors { ExitCode::from(FOUND_ERRORS) } else { ExitCode::SUCCESS })
