@@ -307,7 +307,7 @@ async fn check_gives_the_same_findings_live_and_from_a_snapshot() {
         assert_eq!(ours(&live), ours(&offline));
         let found = ours(&live);
         let codes: Vec<&str> = found.iter().filter_map(|f| f["code"].as_str()).collect();
-        for expected in ["W-INJECT-BOTH-LABELS", "E-INJECT-UNKNOWN-REVISION", "W-PORT-NAME-PROTOCOL", "E-WEBHOOK-NO-ENDPOINTS"] {
+        for expected in ["W-INJECT-BOTH-LABELS", "E-INJECT-UNKNOWN-REVISION", "W-PORT-NAME-PROTOCOL", "W-WEBHOOK-NO-ENDPOINTS"] {
             assert!(codes.contains(&expected), "{expected} missing from {codes:?}");
         }
         client.delete(&ObjectRef::of(&webhook).unwrap(), Propagation::Background).await.unwrap();

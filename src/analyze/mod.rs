@@ -1,6 +1,8 @@
 //! Findings: what in an observed cluster will break, or is already broken, with a stable code, a
 //! severity, the object, a message and a hint to fix it. Codes follow the glossary of the migration
-//! spec where one fits (`W-INJECT-BOTH-LABELS`, `W-MIXER-QUOTASPECBINDING-PANIC`, `W-MTLS-DR-CONFLICT`).
+//! spec where one fits (`W-INJECT-BOTH-LABELS`, `W-MIXER-QUOTASPECBINDING-PANIC`, `W-MTLS-DR-CONFLICT`);
+//! the first letter always matches the severity, so a condition that is a warning for one target and
+//! an error for another has an `E-` and a `W-` code.
 //! Every check is a pure function of the inventory, the catalog and the target version, so a live
 //! cluster and a snapshot of it give the same findings.
 
@@ -113,7 +115,7 @@ fn legacy_apis(inventory: &Inventory, target: Option<&semver::Version>, out: &mu
     for object in inventory.in_group("authentication.istio.io") {
         let removed = at_least(target, 1, 6);
         out.push(finding(
-            "E-API-AUTHN-ALPHA",
+            if removed { "E-API-AUTHN-ALPHA" } else { "W-API-AUTHN-ALPHA" },
             if removed { Severity::Error } else { Severity::Warning },
             Area::Security,
             Some(ObjectId::of(object)),
@@ -126,9 +128,10 @@ fn legacy_apis(inventory: &Inventory, target: Option<&semver::Version>, out: &mu
         ));
     }
     for object in inventory.in_group("rbac.istio.io") {
+        let ignored = at_least(target, 1, 6);
         out.push(finding(
-            "E-API-RBAC-ALPHA",
-            if at_least(target, 1, 6) { Severity::Error } else { Severity::Warning },
+            if ignored { "E-API-RBAC-ALPHA" } else { "W-API-RBAC-ALPHA" },
+            if ignored { Severity::Error } else { Severity::Warning },
             Area::Security,
             Some(ObjectId::of(object)),
             format!(
@@ -141,22 +144,20 @@ fn legacy_apis(inventory: &Inventory, target: Option<&semver::Version>, out: &mu
     for object in inventory.in_group("config.istio.io") {
         let kind = text(object, "/kind");
         if kind == "QuotaSpecBinding" {
+            let crashes = target.is_some_and(|t| (t.major, t.minor) == (1, 6));
             out.push(finding(
-                "W-MIXER-QUOTASPECBINDING-PANIC",
-                if target.is_some_and(|t| (t.major, t.minor) == (1, 6)) {
-                    Severity::Error
-                } else {
-                    Severity::Warning
-                },
+                if crashes { "E-MIXER-QUOTASPECBINDING-PANIC" } else { "W-MIXER-QUOTASPECBINDING-PANIC" },
+                if crashes { Severity::Error } else { Severity::Warning },
                 Area::Policy,
                 Some(ObjectId::of(object)),
                 "QuotaSpecBinding objects crash istiod 1.6.0 (istio#24264)".to_string(),
                 "back up and delete QuotaSpecBinding objects before upgrading to 1.6",
             ));
         }
+        let removed = at_least(target, 1, 8);
         out.push(finding(
-            "W-API-MIXER-CONFIG",
-            if at_least(target, 1, 8) { Severity::Error } else { Severity::Warning },
+            if removed { "E-API-MIXER-CONFIG" } else { "W-API-MIXER-CONFIG" },
+            if removed { Severity::Error } else { Severity::Warning },
             Area::Policy,
             Some(ObjectId::of(object)),
             format!("{kind} is Mixer configuration (config.istio.io), removed with Mixer in Istio 1.8"),
@@ -187,9 +188,10 @@ fn mixer(inventory: &Inventory, target: Option<&semver::Version>, out: &mut Vec<
     for deployment in inventory.of_kind("Deployment") {
         let name = text(deployment, "/metadata/name");
         if name == "istio-policy" || name == "istio-telemetry" {
+            let removed = at_least(target, 1, 8);
             out.push(finding(
-                "W-MIXER-ENABLED",
-                if at_least(target, 1, 8) { Severity::Error } else { Severity::Warning },
+                if removed { "E-MIXER-ENABLED" } else { "W-MIXER-ENABLED" },
+                if removed { Severity::Error } else { Severity::Warning },
                 Area::Policy,
                 Some(ObjectId::of(deployment)),
                 format!("Mixer ({name}) is running; Mixer was deprecated in 1.5 and removed in 1.8"),
@@ -447,7 +449,7 @@ fn webhook_endpoints(inventory: &Inventory, out: &mut Vec<Finding>) {
                 }
                 let fails_closed = text(webhook, "/failurePolicy") != "Ignore";
                 out.push(finding(
-                    "E-WEBHOOK-NO-ENDPOINTS",
+                    if fails_closed { "E-WEBHOOK-NO-ENDPOINTS" } else { "W-WEBHOOK-NO-ENDPOINTS" },
                     if fails_closed { Severity::Error } else { Severity::Warning },
                     Area::Platform,
                     Some(ObjectId::of(config)),
@@ -493,7 +495,12 @@ fn mtls_conflicts(inventory: &Inventory, out: &mut Vec<Finding>) {
         }
         let host = text(dr, "/spec/host");
         let host_ns = host.split('.').nth(1).map_or_else(|| text(dr, "/metadata/namespace"), str::to_string);
-        if strict_mesh || strict_namespaces.contains(&host_ns) {
+        // Only workloads with sidecars enforce mTLS: hosts outside meshed namespaces (the API
+        // server, external services) are rightly reached in plain text.
+        let meshed = inventory.namespaces.iter().any(|n| {
+            n.name == host_ns && (n.injection.as_deref() == Some("enabled") || n.revision.is_some())
+        });
+        if meshed && (strict_mesh || strict_namespaces.contains(&host_ns)) {
             out.push(finding(
                 "W-MTLS-DR-CONFLICT",
                 Severity::Warning,
