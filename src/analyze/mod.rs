@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::catalog::Catalog;
-use crate::inventory::{CertificateMode, Inventory, ObjectId, text};
+use crate::inventory::{Inventory, ObjectId, text};
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -95,6 +95,7 @@ pub fn check(inventory: &Inventory, catalog: &Catalog, target: Option<&semver::V
     mixer(inventory, target, &mut findings);
     certificates(inventory, &mut findings);
     injection_labels(inventory, &mut findings);
+    injection_targets(inventory, &mut findings);
     versions(inventory, catalog, target, &mut findings);
     service_ports(inventory, &mut findings);
     webhook_endpoints(inventory, &mut findings);
@@ -214,15 +215,33 @@ fn mixer(inventory: &Inventory, target: Option<&semver::Version>, out: &mut Vec<
 }
 
 fn certificates(inventory: &Inventory, out: &mut Vec<Finding>) {
-    for gateway in &inventory.gateways {
-        if gateway.certificates == CertificateMode::FileMounted {
+    for gateway in inventory.of_kind("Gateway") {
+        let file_servers = gateway
+            .pointer("/spec/servers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|server| {
+                let tls = server.get("tls");
+                let path = tls
+                    .and_then(|t| t.get("serverCertificate"))
+                    .and_then(Value::as_str)
+                    .is_some_and(|p| !p.is_empty());
+                let credential = tls
+                    .and_then(|t| t.get("credentialName"))
+                    .and_then(Value::as_str)
+                    .is_some_and(|c| !c.is_empty());
+                path && !credential
+            })
+            .count();
+        if file_servers > 0 {
             out.push(finding(
                 "W-GATEWAY-FILE-CERTS",
                 Severity::Warning,
                 Area::IngressEgress,
-                Some(gateway.deployment.clone()),
-                "the gateway reads TLS certificates from mounted secret files instead of SDS".to_string(),
-                "convert Gateway servers to credentialName (sds-enablement) so certificates rotate without restarts",
+                Some(ObjectId::of(gateway)),
+                format!("{file_servers} TLS server(s) read certificates from files mounted into the gateway pods instead of SDS"),
+                "convert them to credentialName (sds-enablement) so certificates rotate without restarts",
             ));
         }
     }
@@ -274,6 +293,68 @@ fn injection_labels(inventory: &Inventory, out: &mut Vec<Finding>) {
                 ),
                 "relabel the namespace to an installed revision or tag, or install that revision",
             ));
+        }
+    }
+}
+
+/// Whether some injection webhook selects namespaces labelled `istio-injection=enabled`.
+fn has_default_injector(inventory: &Inventory) -> bool {
+    inventory.of_kind("MutatingWebhookConfiguration").any(|config| {
+        config.get("webhooks").and_then(Value::as_array).into_iter().flatten().any(|webhook| {
+            let selector = webhook.get("namespaceSelector");
+            let by_label =
+                selector.and_then(|s| s.pointer("/matchLabels/istio-injection")).and_then(Value::as_str)
+                    == Some("enabled");
+            let by_expression = selector
+                .and_then(|s| s.get("matchExpressions"))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|e| {
+                    text(e, "/key") == "istio-injection"
+                        && text(e, "/operator") == "In"
+                        && e.get("values")
+                            .and_then(Value::as_array)
+                            .is_some_and(|v| v.iter().any(|x| x == "enabled"))
+                });
+            by_label || by_expression
+        })
+    })
+}
+
+fn injection_targets(inventory: &Inventory, out: &mut Vec<Finding>) {
+    let default_injector = has_default_injector(inventory);
+    let tags: BTreeMap<&str, &str> =
+        inventory.revision_tags.iter().map(|t| (t.tag.as_str(), t.revision.as_str())).collect();
+    for ns in &inventory.namespaces {
+        if ns.injection.as_deref() == Some("enabled") && ns.revision.is_none() && !default_injector {
+            out.push(finding(
+                "E-INJECT-NO-INJECTOR",
+                Severity::Error,
+                Area::Platform,
+                Some(ObjectId { kind: "Namespace".to_string(), namespace: String::new(), name: ns.name.clone() }),
+                "the namespace asks for injection with istio-injection=enabled, but no webhook serves that label: new pods get no sidecar".to_string(),
+                "label it istio.io/rev=<revision or tag> instead, or point the `default` revision tag at a revision",
+            ));
+        }
+        let Some(wanted) = ns.revision.as_deref().map(|r| tags.get(r).copied().unwrap_or(r)) else {
+            continue;
+        };
+        for proxy in inventory.proxies.iter().filter(|p| p.pod.namespace == ns.name) {
+            if let Some(actual) = &proxy.revision
+                && actual != wanted
+            {
+                out.push(finding(
+                    "I-PROXY-STALE-REVISION",
+                    Severity::Info,
+                    Area::UpgradeReadiness,
+                    Some(proxy.pod.clone()),
+                    format!(
+                        "the proxy was injected by revision {actual}, but its namespace now selects {wanted}"
+                    ),
+                    "restart the workload (kubectl rollout restart) to move it to the namespace's revision",
+                ));
+            }
         }
     }
 }

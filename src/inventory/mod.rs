@@ -12,14 +12,11 @@ use crate::snapshot::Snapshot;
 use crate::version::parse_lenient;
 
 /// The 1.4-era control-plane components, by Deployment name.
-pub const LEGACY_COMPONENTS: [&str; 6] = [
-    "istio-pilot",
-    "istio-galley",
-    "istio-citadel",
-    "istio-sidecar-injector",
-    "istio-policy",
-    "istio-telemetry",
-];
+pub const LEGACY_COMPONENTS: [&str; 4] =
+    ["istio-pilot", "istio-galley", "istio-citadel", "istio-sidecar-injector"];
+
+/// Mixer's Deployments: part of a 1.4-era control plane, or an add-on beside istiod (1.5–1.7).
+pub const MIXER_COMPONENTS: [&str; 2] = ["istio-policy", "istio-telemetry"];
 
 /// Where an object lives.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -205,6 +202,7 @@ impl Inventory {
         };
         let mut control_planes: BTreeMap<(String, String), ControlPlane> = BTreeMap::new();
         let mut gateways = Vec::new();
+        let mut mixer = Vec::new();
         for deployment in of_kind("Deployment") {
             let id = ObjectId::of(deployment);
             let spec = deployment.pointer("/spec/template/spec").cloned().unwrap_or(Value::Null);
@@ -223,6 +221,8 @@ impl Inventory {
                     })
                     .components
                     .push((id.name.clone(), version));
+            } else if MIXER_COMPONENTS.contains(&id.name.as_str()) {
+                mixer.push((id.namespace.clone(), id.name.clone(), version));
             } else if LEGACY_COMPONENTS.contains(&id.name.as_str()) {
                 control_planes
                     .entry((id.namespace.clone(), "legacy".to_string()))
@@ -249,6 +249,12 @@ impl Inventory {
                     version: proxy_image.as_deref().and_then(image_version),
                     certificates,
                 });
+            }
+        }
+        // Mixer belongs to a 1.4-era control plane when there is one in its namespace.
+        for (namespace, name, version) in mixer {
+            if let Some(plane) = control_planes.get_mut(&(namespace, "legacy".to_string())) {
+                plane.components.push((name, version));
             }
         }
         let mut revision_tags = Vec::new();
