@@ -691,3 +691,31 @@ pub fn summarize(findings: &[Finding]) -> Summary {
     }
     summary
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(text: &str) -> semver::Version {
+        crate::version::parse_lenient(text).unwrap()
+    }
+
+    #[test]
+    fn upgrade_paths_follow_the_catalog() {
+        let catalog = Catalog::embedded().unwrap();
+        assert_eq!(
+            upgrade_path(catalog, &v("1.4.10"), &v("1.6.14")).unwrap(),
+            ["1.4.10", "1.5.10", "1.6.14"]
+        );
+        assert_eq!(upgrade_path(catalog, &v("1.6.14"), &v("1.8.6")).unwrap(), ["1.6.14", "1.8.6"]);
+        assert_eq!(
+            upgrade_path(catalog, &v("1.6.14"), &v("1.12.9")).unwrap().len(),
+            4,
+            "two minors per canary hop"
+        );
+        assert!(
+            upgrade_path(catalog, &v("1.12.9"), &v("1.31.1")).is_none(),
+            "the catalog has no 1.13 to 1.28"
+        );
+    }
+}

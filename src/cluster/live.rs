@@ -378,3 +378,48 @@ impl Cluster for LiveCluster {
             .boxed()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api_error(code: u16) -> kube::Error {
+        kube::Error::Api(Box::new(kube::core::Status {
+            code,
+            message: "m".to_string(),
+            reason: "r".to_string(),
+            ..Default::default()
+        }))
+    }
+
+    #[test]
+    fn only_failures_that_may_pass_are_retried() {
+        for code in [429, 500, 502, 503, 504] {
+            assert!(transient(&api_error(code)), "{code} is retried");
+        }
+        for code in [400, 401, 403, 404, 409, 422] {
+            assert!(!transient(&api_error(code)), "{code} is not retried");
+        }
+    }
+
+    #[tokio::test]
+    async fn retries_back_off_and_give_up_after_the_last_attempt() {
+        let mut calls = 0;
+        let started = tokio::time::Instant::now();
+        let result: Result<(), kube::Error> = with_retries(|| {
+            calls += 1;
+            async { Err(api_error(503)) }
+        })
+        .await;
+        assert!(result.is_err());
+        assert_eq!(calls, ATTEMPTS);
+        assert!(started.elapsed() >= FIRST_BACKOFF * 7, "250 + 500 + 1000 ms of backoff");
+        let mut calls = 0;
+        let _: Result<(), kube::Error> = with_retries(|| {
+            calls += 1;
+            async { Err(api_error(404)) }
+        })
+        .await;
+        assert_eq!(calls, 1, "a 404 is final");
+    }
+}
