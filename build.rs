@@ -2,7 +2,7 @@
 //! to the directories later, so a new template or profile would otherwise be missed.
 
 fn main() {
-    for dir in ["charts", "profiles", "catalog"] {
+    for dir in ["charts", "profiles", "catalog", "migrations"] {
         println!("cargo:rerun-if-changed={dir}");
     }
 }

@@ -8,3 +8,6 @@ pub static CHARTS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/charts");
 
 /// `profiles/`: one YAML file per profile.
 pub static PROFILES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/profiles");
+
+/// `migrations/`: one metadata file per versioned migration.
+pub static MIGRATIONS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/migrations");

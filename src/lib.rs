@@ -13,6 +13,7 @@ pub mod cli;
 pub mod cluster;
 pub mod collect;
 pub mod inventory;
+pub mod migrate;
 pub mod parallel;
 pub mod profile;
 pub mod render;

@@ -5,6 +5,7 @@
 
 mod check;
 mod collect;
+mod migrate;
 mod output;
 mod profile;
 mod render;
@@ -41,6 +42,9 @@ enum Command {
     Collect(collect::CollectArgs),
     /// Report what runs and what will break, from a live cluster or a snapshot
     Check(check::CheckArgs),
+    /// List, show and run versioned migrations (offline over YAML files)
+    #[command(subcommand)]
+    Migrate(migrate::MigrateCommand),
 }
 
 /// Output formats for commands that print data.
@@ -121,6 +125,7 @@ impl Cli {
             Command::Version(command) => version::run(&command),
             Command::Collect(args) => collect::run(&args),
             Command::Check(args) => check::run(&args),
+            Command::Migrate(command) => migrate::run(&command),
         }
     }
 }
