@@ -222,8 +222,15 @@ impl Snapshot {
     }
 }
 
-/// Adds a document's objects: the items of a `List`, or the document itself.
+/// Adds a document's objects: the items of a `List` (or of a plain YAML sequence), or the document
+/// itself.
 fn expand(document: Value, source: &str, objects: &mut Vec<Value>) -> Result<(), SnapshotError> {
+    if let Value::Array(items) = document {
+        for item in items {
+            expand(item, source, objects)?;
+        }
+        return Ok(());
+    }
     let is_list = document.get("kind").and_then(Value::as_str).is_some_and(|k| k.ends_with("List"))
         && document.get("items").is_some();
     if is_list {

@@ -255,28 +255,7 @@ mod tests {
     use super::*;
 
     /// TV-27 of the migration spec, verbatim.
-    const TV27_INPUT: &str = r#"
-- apiVersion: apps/v1
-  kind: Deployment
-  metadata: {name: istio-ingressgateway, namespace: istio-system}
-  spec:
-    template:
-      metadata: {labels: {istio: ingressgateway}}
-      spec:
-        containers: [{name: istio-proxy, volumeMounts: [{name: ingressgateway-certs, mountPath: /etc/istio/ingressgateway-certs}, {name: ingressgateway-ca-certs, mountPath: /etc/istio/ingressgateway-ca-certs}]}]
-        volumes: [{name: ingressgateway-certs, secret: {secretName: istio-ingressgateway-certs}}, {name: ingressgateway-ca-certs, secret: {secretName: istio-ingressgateway-ca-certs}}]
-- {apiVersion: v1, kind: Secret, type: kubernetes.io/tls, metadata: {name: istio-ingressgateway-certs, namespace: istio-system}, data: {tls.crt: CERT_B64, tls.key: KEY_B64}}
-- {apiVersion: v1, kind: Secret, type: Opaque, metadata: {name: istio-ingressgateway-ca-certs, namespace: istio-system}, data: {ca-chain.cert.pem: CA_B64}}
-- apiVersion: networking.istio.io/v1alpha3
-  kind: Gateway
-  metadata: {name: mtls-gateway, namespace: istio-system}
-  spec:
-    selector: {istio: ingressgateway}
-    servers:
-    - port: {number: 443, name: https-mtls, protocol: HTTPS}
-      hosts: [partner.example.com]
-      tls: {mode: MUTUAL, serverCertificate: /etc/istio/ingressgateway-certs/tls.crt, privateKey: /etc/istio/ingressgateway-certs/tls.key, caCertificates: /etc/istio/ingressgateway-ca-certs/ca-chain.cert.pem, subjectAltNames: [client.partner.example.com]}
-"#;
+    const TV27_INPUT: &str = include_str!("../../tests/fixtures/migrations/tv27-input.yaml");
 
     const TV27_EXPECTED: &str = r#"
 - {apiVersion: v1, kind: Secret, type: kubernetes.io/tls, metadata: {name: mtls-gateway-https-mtls, namespace: istio-system}, data: {tls.crt: CERT_B64, tls.key: KEY_B64, ca.crt: CA_B64}}
