@@ -75,3 +75,18 @@ pid_is_ours() {
         *) return 1 ;;
     esac
 }
+
+# pass DESCRIPTION: logs a passed smoke check.
+pass() { log "PASS: $*"; }
+
+# eventually SECONDS DESCRIPTION COMMAND...: retries COMMAND every 0.5s for up to SECONDS, then dies.
+eventually() {
+    local limit="$1" what="$2" deadline
+    shift 2
+    deadline=$((SECONDS + limit))
+    until "$@" >/dev/null 2>&1; do
+        [ "$SECONDS" -lt "$deadline" ] || die "not within ${limit}s: $what"
+        sleep 0.5
+    done
+    pass "$what ($((limit - deadline + SECONDS))s)"
+}

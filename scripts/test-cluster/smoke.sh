@@ -35,18 +35,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pass() { log "PASS: $*"; }
-# eventually SECONDS DESCRIPTION COMMAND...: retries COMMAND every 0.5s for up to SECONDS.
-eventually() {
-    local limit="$1" what="$2" deadline
-    shift 2
-    deadline=$((SECONDS + limit))
-    until "$@" >/dev/null 2>&1; do
-        [ "$SECONDS" -lt "$deadline" ] || die "not within ${limit}s: $what"
-        sleep 0.5
-    done
-    pass "$what ($((limit - deadline + SECONDS))s)"
-}
 jp() { "$K" -n "$NS" get "$1" -o "jsonpath=$2"; }
 # equals EXPECTED COMMAND...: COMMAND's output, with runs of whitespace squeezed, is EXPECTED.
 equals() { [ "$("${@:2}" | xargs)" = "$1" ]; }

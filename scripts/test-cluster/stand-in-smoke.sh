@@ -60,18 +60,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pass() { log "PASS: $*"; }
-# eventually SECONDS DESCRIPTION COMMAND...: retries COMMAND every 0.5s for up to SECONDS.
-eventually() {
-    local limit="$1" what="$2" deadline
-    shift 2
-    deadline=$((SECONDS + limit))
-    until "$@" >/dev/null 2>&1; do
-        [ "$SECONDS" -lt "$deadline" ] || die "not within ${limit}s: $what"
-        sleep 0.5
-    done
-    pass "$what"
-}
 # expect DESCRIPTION EXPECTED ACTUAL
 expect() {
     [ "$3" = "$2" ] || die "$1: expected '$2', got '$3'"
