@@ -11,8 +11,7 @@ use clap::Args;
 use owo_colors::{OwoColorize, Stream};
 use serde_json::json;
 
-use super::collect::with_hint;
-use super::output::write_stdout;
+use super::output::{with_hint, write_stdout};
 use super::{ClusterFlags, OutputFormat, WithHint};
 use crate::analyze::{Area, Finding, Severity, check, summarize};
 use crate::catalog::Catalog;

@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{ClusterFlags, Hinted};
-use crate::cluster::ClusterError;
+use super::ClusterFlags;
+use super::output::with_hint;
 use crate::cluster::live::LiveCluster;
 use crate::collect::{CollectOptions, observe};
 
@@ -53,21 +53,4 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<ExitCode> {
         args.output.display()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// Adds the advice that fits a cluster error.
-pub fn with_hint(error: ClusterError) -> anyhow::Error {
-    let hint = match &error {
-        ClusterError::Config { .. } => {
-            "set KUBECONFIG or pass --kubeconfig FILE (and --kube-context NAME to pick a context), as for kubectl"
-        }
-        ClusterError::Unreachable { .. } => {
-            "check that the cluster is up and that `kubectl get --raw /readyz` works with the same settings"
-        }
-        ClusterError::Forbidden { .. } => {
-            "ask for read access to the resource named above (get, list and watch), or use a context that has it"
-        }
-        _ => return error.into(),
-    };
-    Hinted { source: error.into(), hint: hint.to_string() }.into()
 }

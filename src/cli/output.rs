@@ -5,6 +5,8 @@ use std::io::Write;
 
 use owo_colors::{OwoColorize, Stream};
 
+use crate::cluster::ClusterError;
+
 /// An error with advice on what to do about it, shown after the error as `hint: …`.
 #[derive(Debug, thiserror::Error)]
 #[error("{source}")]
@@ -68,4 +70,21 @@ pub fn write_stdout(text: &str) -> anyhow::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
     }
+}
+
+/// Adds the advice that fits a cluster error.
+pub fn with_hint(error: ClusterError) -> anyhow::Error {
+    let hint = match &error {
+        ClusterError::Config { .. } => {
+            "set KUBECONFIG or pass --kubeconfig FILE (and --kube-context NAME to pick a context), as for kubectl"
+        }
+        ClusterError::Unreachable { .. } => {
+            "check that the cluster is up and that `kubectl get --raw /readyz` works with the same settings"
+        }
+        ClusterError::Forbidden { .. } => {
+            "ask for read access to the resource named above (get, list and watch), or use a context that has it"
+        }
+        _ => return error.into(),
+    };
+    Hinted { source: error.into(), hint: hint.to_string() }.into()
 }
