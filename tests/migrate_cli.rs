@@ -94,7 +94,7 @@ fn the_corpus_goes_through_every_migration_without_a_panic() {
         for migration in &migrations {
             let changes = migration
                 .transform
-                .run(&sailplan::migrate::Input { objects: &snapshot.objects, target: target.clone() });
+                .run(&sailplan::migrate::Input::new(&snapshot.objects, target.clone()));
             let file_gateways = snapshot.objects.iter().filter(|o| {
                 o["kind"] == "Gateway"
                     && o.pointer("/spec/servers")

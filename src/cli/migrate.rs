@@ -13,7 +13,7 @@ use super::output::{print_warning, write_stdout};
 use super::{OutputFormat, WithHint};
 use crate::catalog::Catalog;
 use crate::chart::manifest::{self, Manifest};
-use crate::migrate::{self, Input};
+use crate::migrate::{self, Input, Options};
 use crate::snapshot::Snapshot;
 
 /// `migrate` subcommands.
@@ -46,7 +46,40 @@ pub enum MigrateCommand {
         /// Output format: YAML objects (text/yaml) or one JSON document with objects and findings
         #[arg(short = 'o', long = "output", value_enum, default_value = "yaml")]
         output: OutputFormat,
+        /// Show the migration's finalize part (what it removes once nothing uses it) instead
+        #[arg(long)]
+        finalize: bool,
+        /// Write the control-plane values the migration sets (istiod chart values) to this file
+        #[arg(long, value_name = "FILE")]
+        values_out: Option<PathBuf>,
+        #[command(flatten)]
+        options: MigrationFlags,
     },
+}
+
+/// The choices the migration spec leaves open; the defaults are the safe ones.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MigrationFlags {
+    /// Convert alpha policies without peers (plaintext) to DISABLE instead of PERMISSIVE
+    #[arg(long)]
+    pub literal_mtls_off: bool,
+    /// Let CORS preflight (OPTIONS) requests through the DENY policies made from JWT origins
+    #[arg(long)]
+    pub exempt_options: bool,
+    /// Emit what converts from a source object even when another part of it does not
+    #[arg(long)]
+    pub allow_partial: bool,
+}
+
+impl MigrationFlags {
+    /// The options these flags select.
+    pub fn options(&self) -> Options {
+        Options {
+            literal_mtls_off: self.literal_mtls_off,
+            exempt_options: self.exempt_options,
+            allow_partial: self.allow_partial,
+        }
+    }
 }
 
 pub fn run(command: &MigrateCommand) -> anyhow::Result<ExitCode> {
@@ -76,7 +109,7 @@ pub fn run(command: &MigrateCommand) -> anyhow::Result<ExitCode> {
                 .hint("run `sailplan migrate list` to see the migrations")?;
             write_stdout(&crate::yaml::to_string(&serde_json::to_value(&found.info)?)?)?;
         }
-        MigrateCommand::Run { id, files, context, to, output } => {
+        MigrateCommand::Run { id, files, context, to, output, finalize, values_out, options } => {
             let found = migrations
                 .iter()
                 .find(|m| &m.info.id == id)
@@ -96,11 +129,23 @@ pub fn run(command: &MigrateCommand) -> anyhow::Result<ExitCode> {
                     crate::collect::sanitize(object);
                 }
             }
-            let changes = found.transform.run(&Input { objects: &objects, target });
+            let input = Input { objects: &objects, target, options: options.options() };
+            let changes =
+                if *finalize { found.transform.finalize(&input) } else { found.transform.run(&input) };
+            if let Some(path) = values_out {
+                let text = if changes.values.is_null() { String::new() } else { crate::yaml::to_string(&changes.values)? };
+                std::fs::write(path, text)
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+                    .hint("check that the directory exists and is writable")?;
+            } else if !changes.values.is_null() {
+                print_warning(&format!(
+                    "{id} also sets control-plane values; write them with --values-out FILE (shown with -o json)"
+                ));
+            }
             let converted: Vec<Value> = changes.create.iter().chain(&changes.update).cloned().collect();
             match output {
                 OutputFormat::Json => {
-                    let document = json!({"migration": id, "target": to, "objects": converted, "delete": changes.delete, "findings": changes.findings});
+                    let document = json!({"migration": id, "target": to, "objects": converted, "delete": changes.delete, "values": changes.values, "findings": changes.findings});
                     write_stdout(&format!("{}\n", serde_json::to_string_pretty(&document)?))?;
                 }
                 OutputFormat::Yaml | OutputFormat::Text => {
@@ -111,6 +156,9 @@ pub fn run(command: &MigrateCommand) -> anyhow::Result<ExitCode> {
                             crate::analyze::Severity::Error => eprintln!("error: {line}"),
                             _ => print_warning(&line),
                         }
+                    }
+                    for object in &changes.delete {
+                        eprintln!("delete (after a backup): {}", crate::inventory::ObjectId::of(object));
                     }
                     let manifests: Vec<Manifest> = converted
                         .into_iter()

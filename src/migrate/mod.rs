@@ -66,6 +66,25 @@ pub struct MigrationInfo {
     /// Gates to run after it.
     #[serde(default)]
     pub gates: Vec<String>,
+    /// What its finalize part removes, after a backup (empty when it removes nothing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub finalize: Vec<String>,
+}
+
+/// The choices the migration spec leaves to the operator. Every default is the safe one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Options {
+    /// Convert alpha "mTLS off" (a policy without peers) to DISABLE instead of PERMISSIVE.
+    #[serde(default)]
+    pub literal_mtls_off: bool,
+    /// Let CORS preflight (OPTIONS) requests through the DENY policies made from JWT origins, as the
+    /// alpha JWT filter did.
+    #[serde(default)]
+    pub exempt_options: bool,
+    /// Emit what could be converted from a source object even when another part of it could not.
+    #[serde(default)]
+    pub allow_partial: bool,
 }
 
 /// What a transform reads.
@@ -75,6 +94,15 @@ pub struct Input<'a> {
     pub objects: &'a [Value],
     /// The Istio version being upgraded to.
     pub target: semver::Version,
+    /// The operator's choices.
+    pub options: Options,
+}
+
+impl<'a> Input<'a> {
+    /// An input with the default (safe) options.
+    pub fn new(objects: &'a [Value], target: semver::Version) -> Self {
+        Input { objects, target, options: Options::default() }
+    }
 }
 
 /// What a transform produces.
@@ -92,12 +120,21 @@ pub struct ChangeSet {
     pub findings: Vec<Finding>,
     /// Gates to run after applying.
     pub gates: Vec<String>,
+    /// Values for the new control plane (the istiod chart's values tree), merged over the plan's
+    /// values; `Value::Null` when the migration changes none.
+    pub values: Value,
 }
 
 /// A transform, registered under a migration id.
 pub trait Transform: Sync {
-    /// Converts `input`.
+    /// Converts `input`: the part that runs in the migration's phase.
     fn run(&self, input: &Input<'_>) -> ChangeSet;
+
+    /// The part that runs at finalize, once nothing uses what it removes (legacy objects to delete
+    /// after a backup). Most migrations remove nothing.
+    fn finalize(&self, _input: &Input<'_>) -> ChangeSet {
+        ChangeSet::default()
+    }
 }
 
 /// A migration: its metadata and its transform.

@@ -278,7 +278,7 @@ mod tests {
     }
 
     fn run(objects: &[Value], target: &str) -> ChangeSet {
-        SdsEnablement.run(&Input { objects, target: crate::version::parse_lenient(target).unwrap() })
+        SdsEnablement.run(&Input::new(objects, crate::version::parse_lenient(target).unwrap()))
     }
 
     #[test]
