@@ -133,7 +133,11 @@ pub fn run(command: &MigrateCommand) -> anyhow::Result<ExitCode> {
             let changes =
                 if *finalize { found.transform.finalize(&input) } else { found.transform.run(&input) };
             if let Some(path) = values_out {
-                let text = if changes.values.is_null() { String::new() } else { crate::yaml::to_string(&changes.values)? };
+                let text = if changes.values.is_null() {
+                    String::new()
+                } else {
+                    crate::yaml::to_string(&changes.values)?
+                };
                 std::fs::write(path, text)
                     .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
                     .hint("check that the directory exists and is writable")?;

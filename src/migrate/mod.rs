@@ -4,6 +4,7 @@
 //! up, findings for what cannot be converted, gates), so it runs the same offline over YAML files,
 //! against a snapshot, or as a step of an upgrade plan; the change set carries its own undo.
 
+pub mod authn;
 pub mod sds;
 
 use std::collections::BTreeMap;
@@ -157,6 +158,7 @@ pub struct MigrationError {
 
 fn transform_for(id: &str) -> Option<&'static dyn Transform> {
     match id {
+        "meshpolicy-to-peerauthentication" => Some(&authn::MeshPolicyToPeerAuthentication),
         "sds-enablement" => Some(&sds::SdsEnablement),
         _ => None,
     }
@@ -230,6 +232,6 @@ mod tests {
     #[test]
     fn every_migration_file_has_a_transform_and_valid_ranges() {
         let ids: Vec<String> = all().unwrap().into_iter().map(|m| m.info.id).collect();
-        assert_eq!(ids, ["sds-enablement"]);
+        assert_eq!(ids, ["meshpolicy-to-peerauthentication", "sds-enablement"]);
     }
 }

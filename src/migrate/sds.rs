@@ -28,14 +28,8 @@ pub struct SdsEnablement;
 type Source = (String, String, String);
 
 fn finding(code: &'static str, severity: Severity, object: &Value, message: String, hint: &str) -> Finding {
-    Finding {
-        code,
-        severity,
-        area: Area::IngressEgress,
-        object: Some(ObjectId::of(object)),
-        message,
-        hint: hint.to_string(),
-    }
+    let area = if text(object, "/kind") == "Secret" { Area::Security } else { Area::IngressEgress };
+    Finding { code, severity, area, object: Some(ObjectId::of(object)), message, hint: hint.to_string() }
 }
 
 /// The gateway Deployment a Gateway selects (its pod template carries every selector label).
@@ -248,7 +242,120 @@ impl Transform for SdsEnablement {
         }
         out
     }
+
+    /// Deletes, after a backup, what SDS made unnecessary (spec 3.4): the `istio.*` workload key
+    /// Secrets Citadel wrote, once Citadel is gone, no proxy older than 1.5 remains and no pod mounts
+    /// them (Prometheus often does, for mTLS scraping); and the gateway certificate Secrets once no
+    /// Gateway reads files any more. `istio-ca-secret` and `cacerts` are istiod's CA and never go.
+    fn finalize(&self, input: &Input<'_>) -> ChangeSet {
+        let objects = input.objects;
+        let mut out = ChangeSet { gates: vec!["root-ca-unchanged".to_string()], ..ChangeSet::default() };
+        let mounted: BTreeMap<(String, String), String> = objects
+            .iter()
+            .filter_map(|o| {
+                let spec = match text(o, "/kind").as_str() {
+                    "Pod" => o.get("spec"),
+                    "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
+                        o.pointer("/spec/template/spec")
+                    }
+                    _ => None,
+                }?;
+                Some((o, spec))
+            })
+            .flat_map(|(o, spec)| {
+                let namespace = text(o, "/metadata/namespace");
+                let owner = ObjectId::of(o).to_string();
+                spec.get("volumes")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(|v| text(v, "/secret/secretName"))
+                    .filter(|name| !name.is_empty())
+                    .map(move |name| ((namespace.clone(), name), owner.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let citadel = objects
+            .iter()
+            .any(|o| text(o, "/kind") == "Deployment" && text(o, "/metadata/name") == "istio-citadel");
+        let old_proxies = objects.iter().filter(|o| text(o, "/kind") == "Pod").any(|pod| {
+            pod.pointer("/spec/containers").and_then(Value::as_array).into_iter().flatten().any(|c| {
+                text(c, "/name") == "istio-proxy"
+                    && crate::inventory::image_version(&text(c, "/image"))
+                        .is_some_and(|v| (v.major, v.minor) < (1, 5))
+            })
+        });
+        let file_paths_in_use = objects.iter().filter(|o| text(o, "/kind") == "Gateway").any(|g| {
+            g.pointer("/spec/servers").and_then(Value::as_array).into_iter().flatten().any(|s| {
+                ["serverCertificate", "privateKey", "caCertificates"].iter().any(|f| {
+                    s.get("tls")
+                        .and_then(|t| t.get(*f))
+                        .and_then(Value::as_str)
+                        .is_some_and(|p| p.starts_with("/etc/istio/"))
+                })
+            })
+        });
+        let mut kept_for_citadel = 0;
+        for secret in objects.iter().filter(|o| text(o, "/kind") == "Secret") {
+            let namespace = text(secret, "/metadata/namespace");
+            let name = text(secret, "/metadata/name");
+            if matches!(name.as_str(), "istio-ca-secret" | "cacerts") {
+                continue;
+            }
+            let workload_secret =
+                text(secret, "/type") == "istio.io/key-and-cert" && name.starts_with("istio.");
+            let gateway_secret = GATEWAY_FILE_SECRETS.contains(&name.as_str());
+            if !(workload_secret || gateway_secret) {
+                continue;
+            }
+            if let Some(owner) = mounted.get(&(namespace.clone(), name.clone())).filter(|_| workload_secret) {
+                out.findings.push(finding(
+                    "W-SDS-SECRET-MOUNTED",
+                    Severity::Warning,
+                    secret,
+                    format!("{owner} still mounts it, so it is kept"),
+                    "move that workload to SDS certificates (or istio-ca-root-cert for Prometheus scraping), then finalize again",
+                ));
+                continue;
+            }
+            if workload_secret && (citadel || old_proxies) {
+                kept_for_citadel += 1;
+                continue;
+            }
+            if gateway_secret && file_paths_in_use {
+                continue;
+            }
+            out.backup.push(secret.clone());
+            out.delete.push(secret.clone());
+        }
+        if kept_for_citadel > 0 {
+            let why = if citadel {
+                "Citadel still runs (it would recreate them)"
+            } else {
+                "proxies older than 1.5 still use them"
+            };
+            out.findings.push(Finding {
+                code: "W-SDS-LEGACY-SECRETS-IN-USE",
+                severity: Severity::Warning,
+                area: Area::Security,
+                object: None,
+                message: format!("{kept_for_citadel} istio.* key Secrets are kept: {why}"),
+                hint:
+                    "remove the 1.4 control plane and restart the remaining old proxies, then finalize again"
+                        .to_string(),
+            });
+        }
+        out
+    }
 }
+
+/// The Secrets the 1.4-era gateway charts mounted as certificate files.
+const GATEWAY_FILE_SECRETS: [&str; 4] = [
+    "istio-ingressgateway-certs",
+    "istio-ingressgateway-ca-certs",
+    "istio-egressgateway-certs",
+    "istio-egressgateway-ca-certs",
+];
 
 #[cfg(test)]
 mod tests {
@@ -346,6 +453,68 @@ mod tests {
         assert_eq!(
             servers[1]["tls"]["serverCertificate"], "/etc/certs/baked.crt",
             "unmapped servers stay as they were"
+        );
+    }
+
+    fn legacy_secret(namespace: &str, name: &str, kind: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "Secret", "type": kind, "metadata": {"name": name, "namespace": namespace}})
+    }
+
+    fn finalize(objects: &[Value]) -> ChangeSet {
+        SdsEnablement.finalize(&Input::new(objects, semver::Version::new(1, 6, 14)))
+    }
+
+    fn deleted(changes: &ChangeSet) -> Vec<String> {
+        changes.delete.iter().map(|o| ObjectId::of(o).to_string()).collect()
+    }
+
+    #[test]
+    fn finalize_deletes_unmounted_workload_secrets_and_keeps_mounted_ones_and_the_ca() {
+        let prometheus = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "prometheus", "namespace": "monitoring"},
+            "spec": {"template": {"spec": {"containers": [{"name": "prometheus"}], "volumes": [{"name": "certs", "secret": {"secretName": "istio.default"}}]}}}});
+        let objects = vec![
+            legacy_secret("shop", "istio.default", "istio.io/key-and-cert"),
+            legacy_secret("monitoring", "istio.default", "istio.io/key-and-cert"),
+            legacy_secret("istio-system", "istio-ca-secret", "istio.io/ca-root"),
+            legacy_secret("istio-system", "cacerts", "Opaque"),
+            legacy_secret("shop", "istio.token", "Opaque"),
+            prometheus,
+        ];
+        let changes = finalize(&objects);
+        assert_eq!(deleted(&changes), ["Secret shop/istio.default"]);
+        assert_eq!(changes.backup, changes.delete, "everything deleted is backed up first");
+        let codes: Vec<&str> = changes.findings.iter().map(|f| f.code).collect();
+        assert_eq!(codes, ["W-SDS-SECRET-MOUNTED"]);
+        assert!(changes.findings[0].message.contains("Deployment monitoring/prometheus"));
+        let restored = changes.undo(&changes.apply(&objects));
+        assert_eq!(restored.len(), objects.len());
+        for object in &objects {
+            assert!(restored.contains(object));
+        }
+    }
+
+    #[test]
+    fn finalize_keeps_workload_secrets_while_citadel_runs() {
+        let objects = vec![
+            legacy_secret("shop", "istio.default", "istio.io/key-and-cert"),
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "istio-citadel", "namespace": "istio-system"}}),
+        ];
+        let changes = finalize(&objects);
+        assert!(changes.delete.is_empty());
+        assert_eq!(changes.findings[0].code, "W-SDS-LEGACY-SECRETS-IN-USE");
+    }
+
+    #[test]
+    fn gateway_certificate_secrets_go_only_once_no_gateway_reads_files() {
+        let input = objects(TV27_INPUT);
+        assert!(finalize(&input).delete.is_empty(), "the Gateway still reads the mounted files");
+        let converted = run(&input, "1.6.14").apply(&input);
+        assert_eq!(
+            deleted(&finalize(&converted)),
+            [
+                "Secret istio-system/istio-ingressgateway-ca-certs",
+                "Secret istio-system/istio-ingressgateway-certs"
+            ]
         );
     }
 }
