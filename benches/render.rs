@@ -13,6 +13,7 @@ const WARM_UP: usize = 10;
 
 fn request(profile: &str, version: &str, revision: Option<&str>) -> MeshRequest {
     MeshRequest {
+        overlay: Default::default(),
         profile: profile.to_string(),
         version: version.to_string(),
         revision: revision.map(str::to_string),

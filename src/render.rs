@@ -93,6 +93,9 @@ pub struct MeshRequest {
     pub revision: Option<String>,
     /// The namespace the control plane is installed in.
     pub namespace: String,
+    /// Values sailplan itself contributes (e.g. what a migration sets), per component key; merged
+    /// over the profile and under the user's values, so the user keeps the last word.
+    pub overlay: Map<String, Value>,
     /// User values.
     pub values: ValueOptions,
     /// The Kubernetes version to render for; the newest the Istio version supports when unset.
@@ -383,6 +386,7 @@ fn values_tree(
     let mut tree = into_map(defaults);
     let profile = profile::load(&request.profile)?;
     merge::deep_merge(&mut tree, profile.values);
+    merge::deep_merge(&mut tree, request.overlay.clone());
     merge::deep_merge(&mut tree, request.values.merge()?);
     let known: Vec<&str> = COMPONENTS.iter().map(|c| c.key).collect();
     if let Some(key) = tree.keys().find(|k| k.as_str() != "global" && !known.contains(&k.as_str())) {

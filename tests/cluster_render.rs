@@ -29,6 +29,7 @@ fn request(
         set.push("global.remotePilotAddress=istiod.primary.example.com".to_string());
     }
     MeshRequest {
+        overlay: Default::default(),
         profile: profile.to_string(),
         version: version.to_string(),
         revision: revision.map(str::to_string),

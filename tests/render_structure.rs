@@ -31,6 +31,7 @@ fn request(version: &str, profile: &str) -> MeshRequest {
         set.push("global.remotePilotAddress=istiod.primary.example.com".to_string());
     }
     MeshRequest {
+        overlay: Default::default(),
         profile: profile.to_string(),
         version: version.to_string(),
         revision: None,
@@ -261,4 +262,48 @@ fn cli_output_is_byte_identical_and_output_dir_has_a_kustomization() {
         assert!(text.starts_with("---\n# Source: "), "{file}");
     }
     assert!(listed.contains(&"istiod-1-6-14/deployment-istiod-1-6-14.yaml"), "{listed:?}");
+}
+
+#[test]
+fn prometheus_config_override_replaces_the_stats_filter_configuration_from_1_7() {
+    let role_config = |role: &str| serde_json::json!({"debug": false, "stat_prefix": "istio", "metrics": [{"name": "requests_total", "dimensions": {"role": format!("'{role}'")}}]});
+    let mut req = request("1.8", "minimal");
+    for role in ["inboundSidecar", "outboundSidecar", "gateway"] {
+        req.values
+            .json
+            .push(format!("istiod.telemetry.v2.prometheus.configOverride.{role}={}", role_config(role)));
+    }
+    let mesh = render(&req);
+    let filters: Vec<&Manifest> = mesh
+        .manifests()
+        .filter(|m| m.kind() == "EnvoyFilter" && m.name().contains("stats-filter-1."))
+        .collect();
+    assert_eq!(filters.len(), 4, "HTTP and TCP stats filters for 1.7 and 1.8 proxies");
+    for filter in filters {
+        for patch in filter.object["spec"]["configPatches"].as_array().unwrap() {
+            let role = match patch["match"]["context"].as_str().unwrap() {
+                "SIDECAR_INBOUND" => "inboundSidecar",
+                "SIDECAR_OUTBOUND" => "outboundSidecar",
+                _ => "gateway",
+            };
+            let config = &patch["patch"]["value"]["typed_config"]["value"]["config"]["configuration"];
+            // 1.7+ proxies wrap the JSON in a StringValue; older ones take the string itself.
+            let json = config.get("value").unwrap_or(config).as_str().unwrap();
+            let parsed: serde_json::Value = serde_json::from_str(json).unwrap();
+            assert_eq!(parsed, role_config(role), "{} {role}", filter.name());
+        }
+    }
+    // Before 1.7 the chart has no such values: the default configuration stays.
+    let mut req = request("1.6", "minimal");
+    req.values
+        .json
+        .push(format!("istiod.telemetry.v2.prometheus.configOverride.gateway={}", role_config("gateway")));
+    let mesh = render(&req);
+    let stats = mesh.manifests().find(|m| m.name() == "stats-filter-1.6").unwrap();
+    let configuration = &stats.object["spec"]["configPatches"][2]["patch"]["value"]["typed_config"]["value"]
+        ["config"]["configuration"];
+    assert_eq!(
+        configuration,
+        r#"{"debug": "false", "stat_prefix": "istio", "disable_host_header_fallback": true}"#
+    );
 }

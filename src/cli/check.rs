@@ -11,14 +11,11 @@ use clap::Args;
 use owo_colors::{OwoColorize, Stream};
 use serde_json::json;
 
-use super::output::{with_hint, write_stdout};
+use super::output::write_stdout;
 use super::{ClusterFlags, OutputFormat, WithHint};
 use crate::analyze::{Area, Finding, Severity, check, summarize};
 use crate::catalog::Catalog;
-use crate::cluster::live::LiveCluster;
-use crate::collect::{CollectOptions, observe};
 use crate::inventory::Inventory;
-use crate::snapshot::Snapshot;
 
 /// The exit code when `check` finds errors.
 pub const FOUND_ERRORS: u8 = 5;
@@ -56,18 +53,8 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         ),
         None => None,
     };
-    let snapshot = match &args.snapshot {
-        Some(path) => Snapshot::read(path)
-            .hint("pass a snapshot written by `sailplan collect`, or YAML from `kubectl get -o yaml`")?,
-        None => {
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-            runtime.block_on(async {
-                let cluster = LiveCluster::connect(&args.cluster.options()).await.map_err(with_hint)?;
-                let options = CollectOptions { istio_namespace: args.istio_namespace.clone() };
-                observe(&cluster, &options, &|_, _, _| {}).await.map_err(with_hint)
-            })?
-        }
-    };
+    let (snapshot, _) =
+        super::observed::read(args.snapshot.as_deref(), &args.cluster, &args.istio_namespace)?;
     let inventory = Inventory::from_snapshot(&snapshot);
     let findings = check(&inventory, catalog, target.as_ref());
     let text = match args.output {

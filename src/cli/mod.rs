@@ -5,8 +5,11 @@
 
 mod check;
 mod collect;
+mod diff;
 mod migrate;
+mod observed;
 mod output;
+mod plan;
 mod profile;
 mod render;
 mod version;
@@ -45,6 +48,10 @@ enum Command {
     /// List, show and run versioned migrations (offline over YAML files)
     #[command(subcommand)]
     Migrate(migrate::MigrateCommand),
+    /// Plan an upgrade: hops, migrations, the new control plane, data-plane batches, finalize
+    Plan(Box<plan::PlanArgs>),
+    /// Show what a plan changes, object by object, against a snapshot or the live cluster
+    Diff(Box<diff::DiffArgs>),
 }
 
 /// Output formats for commands that print data.
@@ -126,6 +133,8 @@ impl Cli {
             Command::Collect(args) => collect::run(&args),
             Command::Check(args) => check::run(&args),
             Command::Migrate(command) => migrate::run(&command),
+            Command::Plan(args) => plan::run(&args),
+            Command::Diff(args) => diff::run(&args),
         }
     }
 }

@@ -88,3 +88,9 @@ pub fn with_hint(error: ClusterError) -> anyhow::Error {
     };
     Hinted { source: error.into(), hint: hint.to_string() }.into()
 }
+
+/// Whether stdout takes colour: a terminal, and `NO_COLOR` unset (owo-colors decides, as for
+/// stderr).
+pub fn colour_on_stdout() -> bool {
+    "x".if_supports_color(Stream::Stdout, |t| t.red().to_string()).to_string() != "x"
+}

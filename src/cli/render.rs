@@ -48,6 +48,7 @@ pub struct RenderArgs {
 
 pub fn run(args: &RenderArgs) -> anyhow::Result<ExitCode> {
     let request = MeshRequest {
+        overlay: Default::default(),
         profile: args.profile.clone(),
         version: args.istio_version.clone(),
         revision: args.revision.clone(),

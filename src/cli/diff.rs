@@ -1,0 +1,123 @@
+//! `sailplan diff`: what a plan changes, object by object, against a snapshot or the live cluster:
+//! a summary line of counts and coloured unified diffs (text), or JSON. Istio- and Kubernetes-aware
+//! normalisation hides what is not a change (see docs/diff.md); Secret values are never shown.
+//! `--detailed-exitcode` exits 2 when there are changes, like `helm diff` and `terraform plan`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use serde_json::{Value, json};
+
+use super::output::{colour_on_stdout, write_stdout};
+use super::plan::PlanFlags;
+use super::{OutputFormat, WithHint};
+use crate::diff::{self, DiffOptions, Summary};
+use crate::plan::model::{Action, ObjectRef, Plan};
+
+/// The exit code of `--detailed-exitcode` when there are changes.
+pub const HAS_CHANGES: u8 = 2;
+
+/// Arguments of `sailplan diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// A plan file written by `sailplan plan` (instead of the plan flags)
+    #[arg(long, value_name = "FILE", conflicts_with = "to")]
+    pub plan: Option<PathBuf>,
+    #[command(flatten)]
+    pub flags: PlanFlags,
+    /// Exit 2 when there are changes (0 when none)
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Also show whole objects for creates and deletes
+    #[arg(long)]
+    pub show_whole: bool,
+    /// Output format
+    #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
+    pub output: OutputFormat,
+}
+
+/// What the plan applies (the last version of each object) and deletes, in plan order.
+pub fn plan_objects(plan: &Plan) -> (Vec<Value>, Vec<ObjectRef>) {
+    let mut applied: Vec<Value> = Vec::new();
+    let mut deleted: Vec<ObjectRef> = Vec::new();
+    let same =
+        |a: &ObjectRef, b: &ObjectRef| a.kind == b.kind && a.namespace == b.namespace && a.name == b.name;
+    for step in &plan.spec.steps {
+        for action in &step.actions {
+            let objects: Vec<&Value> = match action {
+                Action::Apply { objects, .. } => objects.iter().collect(),
+                Action::MoveTag { webhook, .. } => vec![webhook],
+                Action::Delete { objects } => {
+                    for reference in objects {
+                        applied.retain(|o| ObjectRef::of(o).is_none_or(|r| !same(&r, reference)));
+                        deleted.push(reference.clone());
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            for object in objects {
+                let Some(reference) = ObjectRef::of(object) else { continue };
+                applied.retain(|o| ObjectRef::of(o).is_none_or(|r| !same(&r, &reference)));
+                deleted.retain(|d| !same(d, &reference));
+                applied.push(object.clone());
+            }
+        }
+    }
+    (applied, deleted)
+}
+
+pub fn run(args: &DiffArgs) -> anyhow::Result<ExitCode> {
+    let (plan, observed) = match &args.plan {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))
+                .hint("pass a plan file written by `sailplan plan --out`")?;
+            let plan: Plan = serde_json::from_value(crate::yaml::parse_one(&text)?)
+                .map_err(|e| anyhow::anyhow!("{} is not a sailplan plan: {e}", path.display()))
+                .hint("pass a plan file written by `sailplan plan --out`")?;
+            let (snapshot, _) = super::observed::read(
+                args.flags.snapshot.as_deref(),
+                &args.flags.cluster,
+                &args.flags.istio_namespace,
+            )?;
+            (plan, snapshot)
+        }
+        None => args.flags.make()?,
+    };
+    let (applied, deleted) = plan_objects(&plan);
+    let options = DiffOptions { sanitized: true, whole_objects: args.show_whole };
+    let changes = diff::compare(&applied, &observed.objects, &deleted, &options)?;
+    let summary = Summary::of(&changes);
+    match args.output {
+        OutputFormat::Json | OutputFormat::Yaml => {
+            let document = json!({"plan": plan.metadata.id, "summary": summary, "changes": changes.iter().filter(|c| c.action != diff::Action::Unchanged).collect::<Vec<_>>()});
+            let text = if args.output == OutputFormat::Json {
+                format!("{}\n", serde_json::to_string_pretty(&document)?)
+            } else {
+                crate::yaml::to_string(&document)?
+            };
+            write_stdout(&text)?;
+        }
+        OutputFormat::Text => {
+            let colour = colour_on_stdout();
+            let mut text = String::new();
+            for change in changes.iter().filter(|c| c.action != diff::Action::Unchanged) {
+                text.push_str(&format!("{:?} {}\n", change.action, change.id).to_lowercase());
+                if !change.diff.is_empty() {
+                    text.push_str(&diff::colorize(&change.diff, colour));
+                }
+                for note in &change.notes {
+                    text.push_str(&format!("  note: {note}\n"));
+                }
+            }
+            text.push_str(&format!("{}\n", diff::summary_line(&summary)));
+            write_stdout(&text)?;
+        }
+    }
+    if args.detailed_exitcode && summary.has_changes() {
+        return Ok(ExitCode::from(HAS_CHANGES));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,63 @@
+//! The fingerprint of an observed state: a digest of every object a plan depends on, in the form a
+//! snapshot records it, so a plan made from a snapshot can be checked against the live cluster
+//! later. Objects that change all the time without anyone changing the mesh (pods, replica sets,
+//! endpoints, events, leases) are left out, as is everything [`crate::diff::normalize`] drops
+//! (status, resource versions, managed fields): otherwise every plan would be stale at once.
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// Kinds whose objects churn on their own and say nothing about the mesh's configuration.
+const VOLATILE_KINDS: [&str; 7] =
+    ["Pod", "ReplicaSet", "Endpoints", "EndpointSlice", "Event", "Lease", "ControllerRevision"];
+
+/// The fingerprint of `objects` (sanitised as `collect` records them), as `sha256:<hex>`. The order
+/// of the objects does not matter.
+pub fn of(objects: &[Value]) -> String {
+    let mut lines: Vec<String> = crate::parallel::map(
+        objects,
+        |_| 1,
+        |object| -> Result<Option<String>, std::convert::Infallible> {
+            let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
+            if VOLATILE_KINDS.contains(&kind) {
+                return Ok(None);
+            }
+            let mut copy = object.clone();
+            crate::collect::sanitize(&mut copy);
+            Ok(Some(crate::diff::normalize(&copy).to_string()))
+        },
+    )
+    .unwrap_or_default()
+    .into_iter()
+    .flatten()
+    .collect();
+    lines.sort_unstable();
+    let mut hasher = Sha256::new();
+    for line in &lines {
+        hasher.update(line.as_bytes());
+        hasher.update(b"\n");
+    }
+    let hex: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn order_status_and_pods_do_not_matter_but_configuration_does() {
+        let a = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a", "resourceVersion": "1"}});
+        let b = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "b", "labels": {"istio-injection": "enabled"}}});
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "a"}});
+        let base = of(&[a.clone(), b.clone()]);
+        let mut a2 = a.clone();
+        a2["metadata"]["resourceVersion"] = json!("99");
+        a2["status"] = json!({"phase": "Active"});
+        assert_eq!(of(&[b.clone(), a2, pod]), base);
+        let mut b2 = b.clone();
+        b2["metadata"]["labels"]["istio-injection"] = json!("disabled");
+        assert_ne!(of(&[a, b2]), base);
+    }
+}
