@@ -5,6 +5,7 @@
 //! against a snapshot, or as a step of an upgrade plan; the change set carries its own undo.
 
 pub mod authn;
+pub mod mixer;
 pub mod sds;
 
 use std::collections::BTreeMap;
@@ -159,6 +160,7 @@ pub struct MigrationError {
 fn transform_for(id: &str) -> Option<&'static dyn Transform> {
     match id {
         "meshpolicy-to-peerauthentication" => Some(&authn::MeshPolicyToPeerAuthentication),
+        "mixer-to-telemetry-v2" => Some(&mixer::MixerToTelemetryV2),
         "sds-enablement" => Some(&sds::SdsEnablement),
         _ => None,
     }
@@ -232,6 +234,6 @@ mod tests {
     #[test]
     fn every_migration_file_has_a_transform_and_valid_ranges() {
         let ids: Vec<String> = all().unwrap().into_iter().map(|m| m.info.id).collect();
-        assert_eq!(ids, ["meshpolicy-to-peerauthentication", "sds-enablement"]);
+        assert_eq!(ids, ["meshpolicy-to-peerauthentication", "mixer-to-telemetry-v2", "sds-enablement"]);
     }
 }

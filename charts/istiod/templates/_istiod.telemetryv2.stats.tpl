@@ -16,7 +16,11 @@ spec:
     patch:
       operation: INSERT_BEFORE
       value:
+{{#if (semverCompare ">=1.7.0-0" Chart.AppVersion)}}
+        {{> istiod.statsHttpFilter root="stats_outbound" json='{"debug": "false", "stat_prefix": "istio"}' override=Values.telemetry.v2.prometheus.configOverride.outboundSidecar}}
+{{else}}
         {{> istiod.statsHttpFilter root="stats_outbound" json='{"debug": "false", "stat_prefix": "istio"}'}}
+{{/if}}
   - applyTo: HTTP_FILTER
     match:
       context: SIDECAR_INBOUND
@@ -24,7 +28,11 @@ spec:
     patch:
       operation: INSERT_BEFORE
       value:
+{{#if (semverCompare ">=1.7.0-0" Chart.AppVersion)}}
+        {{> istiod.statsHttpFilter root="stats_inbound" json='{"debug": "false", "stat_prefix": "istio"}' override=Values.telemetry.v2.prometheus.configOverride.inboundSidecar}}
+{{else}}
         {{> istiod.statsHttpFilter root="stats_inbound" json='{"debug": "false", "stat_prefix": "istio"}'}}
+{{/if}}
   - applyTo: HTTP_FILTER
     match:
       context: GATEWAY
@@ -32,4 +40,8 @@ spec:
     patch:
       operation: INSERT_BEFORE
       value:
+{{#if (semverCompare ">=1.7.0-0" Chart.AppVersion)}}
+        {{> istiod.statsHttpFilter root="stats_outbound" json='{"debug": "false", "stat_prefix": "istio", "disable_host_header_fallback": true}' override=Values.telemetry.v2.prometheus.configOverride.gateway}}
+{{else}}
         {{> istiod.statsHttpFilter root="stats_outbound" json='{"debug": "false", "stat_prefix": "istio", "disable_host_header_fallback": true}'}}
+{{/if}}

@@ -16,7 +16,11 @@ spec:
     patch:
       operation: INSERT_BEFORE
       value:
+{{#if (semverCompare ">=1.7.0-0" Chart.AppVersion)}}
+        {{> istiod.statsTcpFilter root="stats_inbound" vm="tcp_stats_inbound" override=Values.telemetry.v2.prometheus.configOverride.inboundSidecar}}
+{{else}}
         {{> istiod.statsTcpFilter root="stats_inbound" vm="tcp_stats_inbound"}}
+{{/if}}
   - applyTo: NETWORK_FILTER
     match:
       context: SIDECAR_OUTBOUND
@@ -24,7 +28,11 @@ spec:
     patch:
       operation: INSERT_BEFORE
       value:
+{{#if (semverCompare ">=1.7.0-0" Chart.AppVersion)}}
+        {{> istiod.statsTcpFilter root="stats_outbound" vm="tcp_stats_outbound" override=Values.telemetry.v2.prometheus.configOverride.outboundSidecar}}
+{{else}}
         {{> istiod.statsTcpFilter root="stats_outbound" vm="tcp_stats_outbound"}}
+{{/if}}
   - applyTo: NETWORK_FILTER
     match:
       context: GATEWAY
@@ -32,4 +40,8 @@ spec:
     patch:
       operation: INSERT_BEFORE
       value:
+{{#if (semverCompare ">=1.7.0-0" Chart.AppVersion)}}
+        {{> istiod.statsTcpFilter root="stats_outbound" vm="tcp_stats_outbound" override=Values.telemetry.v2.prometheus.configOverride.gateway}}
+{{else}}
         {{> istiod.statsTcpFilter root="stats_outbound" vm="tcp_stats_outbound"}}
+{{/if}}

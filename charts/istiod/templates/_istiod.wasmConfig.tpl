@@ -1,18 +1,19 @@
 {{!--
   The `value` of a TypedStruct wrapping a null-VM Wasm filter config. Hash: v (proxy minor, "1.6"),
   root (root_id, optional), vm (vm_id, optional), code (the built-in extension), json (the
-  configuration JSON, one line).
+  configuration JSON, one line), override (optional: a configuration object that replaces json,
+  e.g. telemetry.v2.prometheus.configOverride.*).
 --}}
 config:
 {{#if root}}
   root_id: {{root}}
 {{/if}}
 {{#if (semverCompare "<1.7.0-0" v)}}
-  configuration: {{squote json}}
+  configuration: {{#if override}}{{toJson (toJson override)}}{{else}}{{squote json}}{{/if}}
 {{else}}
   configuration:
     "@type": type.googleapis.com/google.protobuf.StringValue
-    value: {{squote json}}
+    value: {{#if override}}{{toJson (toJson override)}}{{else}}{{squote json}}{{/if}}
 {{/if}}
   vm_config:
 {{#if vm}}
