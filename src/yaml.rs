@@ -27,8 +27,22 @@ impl YamlError {
 #[error("cannot write YAML: {0}")]
 pub struct EmitError(#[from] serde_saphyr::SerializeError);
 
-fn options() -> serde_saphyr::Options {
-    serde_saphyr::options! { legacy_octal_numbers: true }
+/// Parser options for a text of `length` bytes. serde-saphyr's default budget caps a stream at
+/// 250,000 nodes and a million events, which a snapshot's `core.Pod.yaml` passes at a few hundred
+/// pods. Without aliases, nodes, events, scalar bytes and documents cannot outnumber the bytes of
+/// the text, so those caps grow with it; the alias and anchor caps that stop expansion bombs, and
+/// the nesting cap, stay at their defaults.
+fn options(length: usize) -> serde_saphyr::Options {
+    let defaults = serde_saphyr::Budget::default();
+    serde_saphyr::options! {
+        legacy_octal_numbers: true,
+        budget: serde_saphyr::budget! {
+            max_nodes: defaults.max_nodes.max(length),
+            max_events: defaults.max_events.max(length.saturating_mul(2)),
+            max_total_scalar_bytes: defaults.max_total_scalar_bytes.max(length),
+            max_documents: defaults.max_documents.max(length / 4),
+        },
+    }
 }
 
 /// Parses a single YAML document. An empty text is `null`.
@@ -36,13 +50,13 @@ pub fn parse_one(text: &str) -> Result<Value, YamlError> {
     if text.trim().is_empty() {
         return Ok(Value::Null);
     }
-    serde_saphyr::from_str_with_options(text, options()).map_err(|e| YamlError::new(&e))
+    serde_saphyr::from_str_with_options(text, options(text.len())).map_err(|e| YamlError::new(&e))
 }
 
 /// Parses a multi-document YAML stream; empty documents are skipped.
 pub fn parse_documents(text: &str) -> Result<Vec<Value>, YamlError> {
-    let docs: Vec<Value> =
-        serde_saphyr::from_str_multiple_with_options(text, options()).map_err(|e| YamlError::new(&e))?;
+    let docs: Vec<Value> = serde_saphyr::from_str_multiple_with_options(text, options(text.len()))
+        .map_err(|e| YamlError::new(&e))?;
     Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
 }
 
@@ -80,6 +94,18 @@ mod tests {
             "a: \"true\"\nb: \"0644\"\nc: \"yes\"\nd: \"1.5\"\ne: \"on\"\nf: |\n  x\n  y\ng: plain\n"
         );
         assert_eq!(parse_one(&text).unwrap(), value, "what we write reads back the same");
+    }
+
+    #[test]
+    fn long_streams_are_read_and_alias_bombs_are_not() {
+        let long: String = (0..40_000).map(|i| format!("- {{name: item-{i}, ports: [1, 2]}}\n")).collect();
+        assert_eq!(parse_one(&long).unwrap().as_array().map(Vec::len), Some(40_000), "280,000 nodes");
+        let mut bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n".to_string();
+        for level in 1..9 {
+            let previous = format!("*l{}", level - 1).replace("*l0", "*a");
+            bomb.push_str(&format!("l{level}: &l{level} [{}]\n", vec![previous; 10].join(", ")));
+        }
+        assert!(parse_one(&bomb).is_err(), "10^9 expanded nodes from a few hundred bytes");
     }
 
     #[test]
