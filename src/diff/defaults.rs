@@ -321,7 +321,7 @@ fn quantity(value: &Value) -> Option<i128> {
 /// from `desired` only where the plan changes something. Key order is kept.
 pub(super) fn strip(observed: &mut Value, desired: &Value) {
     let kind = desired.get("kind").and_then(Value::as_str).unwrap_or("");
-    let name = desired.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+    let name = desired.get("metadata").and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or("");
     let mut walk = Walk { rules: rules().get(kind), name, path: String::new() };
     walk.value(observed, Some(desired));
 }

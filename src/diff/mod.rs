@@ -153,11 +153,25 @@ fn group(api_version: &str) -> &str {
     api_version.rsplit_once('/').map_or("", |(g, _)| g)
 }
 
+/// A string field (`Value::pointer` allocates for every segment; this runs for every object).
+fn field<'v>(object: &'v Value, path: &[&str]) -> Option<&'v str> {
+    path.iter().try_fold(object, |value, key| value.get(key))?.as_str()
+}
+
 fn key_of(object: &Value) -> Option<Key<'_>> {
-    let text = |pointer: &str| object.pointer(pointer).and_then(Value::as_str);
-    let name = text("/metadata/name").filter(|n| !n.is_empty())?;
-    let kind = text("/kind").filter(|k| !k.is_empty())?;
-    Some((group(text("/apiVersion")?), kind, text("/metadata/namespace").unwrap_or(""), name))
+    let kind = field(object, &["kind"]).filter(|k| !k.is_empty())?;
+    key_of_kind(object, kind)
+}
+
+fn key_of_kind<'v>(object: &'v Value, kind: &'v str) -> Option<Key<'v>> {
+    let metadata = object.get("metadata")?;
+    let name = field(metadata, &["name"]).filter(|n| !n.is_empty())?;
+    let namespace = field(metadata, &["namespace"]).unwrap_or("");
+    Some((group(field(object, &["apiVersion"])?), kind, namespace, name))
+}
+
+fn id_of((_, kind, namespace, name): Key) -> ObjectId {
+    ObjectId { kind: kind.to_string(), namespace: namespace.to_string(), name: name.to_string() }
 }
 
 fn key_of_ref(target: &ObjectRef) -> Key<'_> {
@@ -184,15 +198,30 @@ pub fn compare(
     deletions: &[ObjectRef],
     options: &DiffOptions,
 ) -> Result<Vec<ObjectChange>, DiffError> {
-    let index: HashMap<Key, &Value> = observed.iter().filter_map(|o| Some((key_of(o)?, o))).collect();
     let mut planned: HashSet<Key> = HashSet::with_capacity(desired.len());
-    let mut jobs = Vec::with_capacity(desired.len() + deletions.len());
+    let mut keys = Vec::with_capacity(desired.len());
     for (position, object) in desired.iter().enumerate() {
         let key = key_of(object).ok_or(DiffError::NotAnObject { index: position + 1 })?;
         if !planned.insert(key) {
-            return Err(DiffError::Duplicate { object: ObjectId::of(object).to_string() });
+            return Err(DiffError::Duplicate { object: id_of(key).to_string() });
         }
-        jobs.push(Job::Apply(object, index.get(&key).copied()));
+        keys.push(key);
+    }
+    // Only objects of kinds the plan touches are indexed: in a large cluster most objects are
+    // Pods, which a plan does not apply, and reading an object's identity is a few cache misses.
+    let kinds: HashSet<&str> =
+        planned.iter().map(|k| k.1).chain(deletions.iter().map(|d| d.kind.as_str())).collect();
+    let mut index: HashMap<Key, &Value> = HashMap::with_capacity(desired.len() + deletions.len());
+    for object in observed {
+        if let Some(kind) = field(object, &["kind"]).filter(|k| kinds.contains(k))
+            && let Some(key) = key_of_kind(object, kind)
+        {
+            index.insert(key, object);
+        }
+    }
+    let mut jobs = Vec::with_capacity(desired.len() + deletions.len());
+    for (object, key) in desired.iter().zip(&keys) {
+        jobs.push(Job::Apply(object, index.get(key).copied()));
     }
     let mut deleted = HashSet::new();
     for target in deletions {
@@ -228,7 +257,7 @@ pub fn compare_one(
     observed: Option<&Value>,
     options: &DiffOptions,
 ) -> Result<ObjectChange, DiffError> {
-    let id = ObjectId::of(desired);
+    let id = key_of(desired).map_or_else(|| ObjectId::of(desired), id_of);
     let planned = if options.sanitized {
         let mut copy = desired.clone();
         crate::collect::sanitize(&mut copy);
@@ -251,7 +280,7 @@ pub fn compare_one(
             }
         }
     };
-    let api_version = desired.get("apiVersion").and_then(Value::as_str).unwrap_or("").to_string();
+    let api_version = field(desired, &["apiVersion"]).unwrap_or("").to_string();
     let notes = secret_notes(&id);
     Ok(ObjectChange { action, api_version, id, diff, notes })
 }

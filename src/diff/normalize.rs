@@ -46,16 +46,15 @@ const DROPPED: &[(&[&str], &str)] = &[
 /// sorted by key.
 pub fn normalize(object: &Value) -> Value {
     let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
-    let mut out = object.clone();
-    for (kinds, segments) in dropped() {
-        if kinds.is_empty() || kinds.contains(&kind) {
-            remove(&mut out, segments);
-        }
-    }
+    let paths: Vec<&[String]> = dropped()
+        .iter()
+        .filter(|(kinds, _)| kinds.is_empty() || kinds.contains(&kind))
+        .map(|(_, path)| path.as_slice())
+        .collect();
+    let mut out = copy(object, &paths);
     if kind == "Secret" {
         redact_secret(&mut out);
     }
-    tidy(&mut out);
     if let Some(metadata) = out.get_mut("metadata").and_then(Value::as_object_mut) {
         metadata.retain(|key, value| match (key.as_str(), value) {
             ("labels" | "annotations", Value::Object(map)) => !map.is_empty(),
@@ -66,34 +65,54 @@ pub fn normalize(object: &Value) -> Value {
     out
 }
 
+/// A copy of `value` without null map values and without what `paths` name (`*`: every list
+/// element), with every map sorted by key. One pass, so that large parts that are dropped
+/// (`managedFields`, `status`) are never copied.
+fn copy(value: &Value, paths: &[&[String]]) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().filter(|(_, v)| !v.is_null()).collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            let mut out = Map::with_capacity(entries.len());
+            for (key, child) in entries {
+                let below = descend(paths, key);
+                if !below.iter().any(|rest| rest.is_empty()) {
+                    out.insert(key.clone(), copy(child, &below));
+                }
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => {
+            let below = descend(paths, "*");
+            Value::Array(items.iter().map(|item| copy(item, &below)).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// What is left of `paths` below `key`; an empty rest means `key` itself is dropped.
+fn descend<'p>(paths: &[&'p [String]], key: &str) -> Vec<&'p [String]> {
+    if paths.is_empty() {
+        return Vec::new();
+    }
+    paths
+        .iter()
+        .filter_map(|path| path.split_first())
+        .filter(|(first, _)| *first == key)
+        .map(|(_, rest)| rest)
+        .collect()
+}
+
 /// [`DROPPED`] with each path split into keys.
 fn dropped() -> &'static [(&'static [&'static str], Vec<String>)] {
     static SPLIT: OnceLock<Vec<(&'static [&'static str], Vec<String>)>> = OnceLock::new();
     SPLIT.get_or_init(|| {
         let unescape = |segment: &str| segment.replace("~1", "/").replace("~0", "~");
-        DROPPED.iter().map(|(kinds, path)| (*kinds, path.split('/').skip(1).map(unescape).collect())).collect()
+        DROPPED
+            .iter()
+            .map(|(kinds, path)| (*kinds, path.split('/').skip(1).map(unescape).collect()))
+            .collect()
     })
-}
-
-/// Removes what `path` names (`*`: every list element).
-fn remove(value: &mut Value, path: &[String]) {
-    let Some((first, rest)) = path.split_first() else { return };
-    match value {
-        Value::Object(map) if rest.is_empty() => {
-            map.remove(first);
-        }
-        Value::Object(map) => {
-            if let Some(child) = map.get_mut(first) {
-                remove(child, rest);
-            }
-        }
-        Value::Array(items) if first == "*" => {
-            for item in items {
-                remove(item, rest);
-            }
-        }
-        _ => {}
-    }
 }
 
 /// Replaces a Secret's values with [`REDACTED`], keeping its key names: `data`, `stringData` (which
@@ -118,19 +137,7 @@ fn redact_secret(secret: &mut Value) {
         let data: Map<String, Value> =
             keys.into_iter().map(|k| (k, Value::String(REDACTED.to_string()))).collect();
         map.insert("data".to_string(), Value::Object(data));
-    }
-}
-
-/// Drops null map values and sorts maps by key, all the way down.
-fn tidy(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            map.retain(|_, v| !v.is_null());
-            map.sort_keys();
-            map.values_mut().for_each(tidy);
-        }
-        Value::Array(items) => items.iter_mut().for_each(tidy),
-        _ => {}
+        map.sort_keys();
     }
 }
 
