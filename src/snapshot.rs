@@ -7,6 +7,10 @@
 //! Layout: `snapshot.yaml` (format version, Kubernetes version, collection time, tool version, the
 //! Istio kinds the cluster served) and `objects/<group>.<Kind>.yaml`, each a `v1 List`. Entries are
 //! written in sorted order with fixed timestamps, so the same objects give the same bytes.
+//!
+//! A large cluster's `core.Pod.yaml` runs to hundreds of megabytes, and YAML parsing is most of the
+//! time reading takes, so files are parsed on all cores, and a `List` in the layout the writer uses
+//! is cut at its items into pieces parsed side by side.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -90,17 +94,16 @@ pub enum SnapshotError {
     },
 }
 
-fn sort_key(object: &Value) -> (String, String, String, String) {
-    let text = |pointer: &str| object.pointer(pointer).and_then(Value::as_str).unwrap_or("").to_string();
-    let api_version = text("/apiVersion");
-    let group = api_version.rsplit_once('/').map_or(String::new(), |(g, _)| g.to_string());
+fn sort_key(object: &Value) -> (&str, &str, &str, &str) {
+    let text = |pointer: &str| object.pointer(pointer).and_then(Value::as_str).unwrap_or("");
+    let group = text("/apiVersion").rsplit_once('/').map_or("", |(g, _)| g);
     (group, text("/kind"), text("/metadata/namespace"), text("/metadata/name"))
 }
 
 impl Snapshot {
     /// A snapshot of `objects`, sorted into their canonical order.
     pub fn new(info: SnapshotInfo, mut objects: Vec<Value>) -> Snapshot {
-        objects.sort_by_key(sort_key);
+        objects.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
         Snapshot { info, objects }
     }
 
@@ -120,7 +123,7 @@ impl Snapshot {
         let mut groups: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
         for object in &self.objects {
             let (group, kind, _, _) = sort_key(object);
-            let group = if group.is_empty() { "core".to_string() } else { group };
+            let group = if group.is_empty() { "core" } else { group };
             groups.entry(format!("objects/{group}.{kind}.yaml")).or_default().push(object);
         }
         for (path, items) in groups {
@@ -183,7 +186,7 @@ impl Snapshot {
                 for entry in archive.entries().map_err(io("cannot read"))? {
                     let mut entry = entry.map_err(io("cannot read"))?;
                     let name = entry.path().map_err(io("cannot read"))?.to_string_lossy().into_owned();
-                    let mut text = String::new();
+                    let mut text = String::with_capacity(usize::try_from(entry.size()).unwrap_or(0));
                     entry.read_to_string(&mut text).map_err(io("cannot read"))?;
                     files.insert(name.trim_start_matches("./").to_string(), text);
                 }
@@ -196,11 +199,28 @@ impl Snapshot {
         }
         let mut info = SnapshotInfo { format_version: FORMAT_VERSION, ..SnapshotInfo::default() };
         let mut objects = Vec::new();
-        for (name, text) in &files {
-            let documents = yaml::parse_documents(text).map_err(|e| SnapshotError::Yaml {
-                path: name.clone(),
-                message: e.in_source(name).to_string(),
-            })?;
+        let pieces: Vec<(&String, &str)> = files
+            .iter()
+            .flat_map(|(name, text)| list_pieces(text).into_iter().map(move |piece| (name, piece)))
+            .collect();
+        let parsed = crate::parallel::map(
+            &pieces,
+            |(_, piece)| piece.len(),
+            |(name, piece)| {
+                // A piece's error would give lines within the piece: the whole file is parsed again for
+                // a message with the file's own line numbers.
+                yaml::parse_documents(piece).map_err(|_| {
+                    let error = yaml::parse_documents(&files[*name]).err();
+                    SnapshotError::Yaml {
+                        path: (*name).clone(),
+                        message: error
+                            .map_or_else(|| "cannot parse".to_string(), |e| e.in_source(name).to_string()),
+                    }
+                })
+            },
+        )?;
+        for ((name, _), documents) in pieces.iter().zip(parsed) {
+            let name = *name;
             for document in documents {
                 if document.get("kind").and_then(Value::as_str) == Some("Snapshot")
                     && document.get("apiVersion").and_then(Value::as_str) == Some("sailplan.dev/v1alpha1")
@@ -222,9 +242,44 @@ impl Snapshot {
     }
 }
 
+/// The header [`Snapshot::write`] gives every object file; the items follow at column 0.
+const LIST_HEADER: &str = "apiVersion: v1\nkind: List\nitems:\n";
+
+/// Pieces of about this many bytes are parsed side by side (tiny in unit tests, so that small
+/// snapshots are cut too).
+const PIECE_BYTES: usize = if cfg!(test) { 2 << 10 } else { 4 << 20 };
+
+/// A file cut into pieces that parse independently: a `List` as the writer lays it out (its header,
+/// then items each starting with `- ` at column 0, nothing else at column 0 but comments) is cut
+/// before items into plain YAML sequences; anything else is one piece.
+fn list_pieces(text: &str) -> Vec<&str> {
+    let Some(body) = text.strip_prefix(LIST_HEADER) else { return vec![text] };
+    let laid_out = body.starts_with("- ")
+        && body
+            .split('\n')
+            .all(|line| line.is_empty() || line.starts_with([' ', '#']) || line.starts_with("- "));
+    if body.len() < 2 * PIECE_BYTES || !laid_out {
+        return vec![text];
+    }
+    let mut pieces = Vec::new();
+    let mut rest = body;
+    while rest.len() > PIECE_BYTES {
+        match rest[PIECE_BYTES..].find("\n- ") {
+            Some(at) => {
+                let (piece, tail) = rest.split_at(PIECE_BYTES + at + 1);
+                pieces.push(piece);
+                rest = tail;
+            }
+            None => break,
+        }
+    }
+    pieces.push(rest);
+    pieces
+}
+
 /// Adds a document's objects: the items of a `List` (or of a plain YAML sequence), or the document
 /// itself.
-fn expand(document: Value, source: &str, objects: &mut Vec<Value>) -> Result<(), SnapshotError> {
+fn expand(mut document: Value, source: &str, objects: &mut Vec<Value>) -> Result<(), SnapshotError> {
     if let Value::Array(items) = document {
         for item in items {
             expand(item, source, objects)?;
@@ -234,9 +289,9 @@ fn expand(document: Value, source: &str, objects: &mut Vec<Value>) -> Result<(),
     let is_list = document.get("kind").and_then(Value::as_str).is_some_and(|k| k.ends_with("List"))
         && document.get("items").is_some();
     if is_list {
-        if let Some(Value::Array(items)) = document.get("items") {
+        if let Some(Value::Array(items)) = document.get_mut("items").map(Value::take) {
             for item in items {
-                expand(item.clone(), source, objects)?;
+                expand(item, source, objects)?;
             }
         }
         return Ok(());
@@ -321,6 +376,32 @@ mod tests {
             snapshot.objects.iter().filter_map(|o| o.pointer("/metadata/name")?.as_str()).collect();
         assert_eq!(names, ["a", "b"]);
         assert_eq!(snapshot.info.kubernetes_version, None);
+    }
+
+    #[test]
+    fn large_lists_are_parsed_in_pieces_with_the_same_result() {
+        let objects: Vec<Value> = (0..300)
+            .map(|i| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("c{i:03}"), "namespace": "a"},
+                            "data": {"script": format!("line one\n- line {i} looks like an item\n")}}))
+            .collect();
+        let snapshot = Snapshot::new(
+            SnapshotInfo { format_version: FORMAT_VERSION, ..SnapshotInfo::default() },
+            objects,
+        );
+        let dir = tempfile::tempdir().unwrap();
+        snapshot.write(dir.path()).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("objects/core.ConfigMap.yaml")).unwrap();
+        assert!(list_pieces(&text).len() > 5, "cut into pieces");
+        assert_eq!(list_pieces(&text).concat(), text.strip_prefix(LIST_HEADER).unwrap());
+        assert_eq!(Snapshot::read(dir.path()).unwrap(), snapshot);
+        let other = "apiVersion: v1\nkind: List\nitems:\n- a: 1\nmetadata: {}\n".repeat(2000);
+        assert_eq!(list_pieces(&other), [other.as_str()], "not the writer's layout: one piece");
+        let (at, _) = text.match_indices("  kind: ConfigMap\n").nth(250).unwrap();
+        let broken = format!("{}  kind: [ConfigMap\n{}", &text[..at], &text[at + 18..]);
+        std::fs::write(dir.path().join("objects/core.ConfigMap.yaml"), broken).unwrap();
+        let message = Snapshot::read(dir.path()).unwrap_err().to_string();
+        let line = text[..at].lines().count() + 2;
+        assert!(message.contains(&format!("core.ConfigMap.yaml:{line}:")), "{line}: {message}");
     }
 
     #[test]

@@ -6,13 +6,13 @@
 //! Every check is a pure function of the inventory, the catalog and the target version, so a live
 //! cluster and a snapshot of it give the same findings.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::catalog::Catalog;
-use crate::inventory::{Inventory, ObjectId, text};
+use crate::inventory::{Inventory, ObjectId, lookup, text};
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -106,6 +106,11 @@ pub fn check(inventory: &Inventory, catalog: &Catalog, target: Option<&semver::V
         (a.severity, a.area, a.code, &a.object).cmp(&(b.severity, b.area, b.code, &b.object))
     });
     findings
+}
+
+/// A string field of an object, borrowed ("" when absent): for the loops over every pod or Service.
+fn str_at<'v>(object: &'v Value, pointer: &str) -> &'v str {
+    lookup(object, pointer).and_then(Value::as_str).unwrap_or("")
 }
 
 fn at_least(target: Option<&semver::Version>, major: u64, minor: u64) -> bool {
@@ -247,7 +252,7 @@ fn certificates(inventory: &Inventory, out: &mut Vec<Finding>) {
     }
     for pod in inventory.of_kind("Pod") {
         let legacy = pod.pointer("/spec/volumes").and_then(Value::as_array).into_iter().flatten().any(|v| {
-            let secret = text(v, "/secret/secretName");
+            let secret = str_at(v, "/secret/secretName");
             secret.starts_with("istio.") && secret != "istio.io"
         });
         if legacy {
@@ -326,6 +331,10 @@ fn injection_targets(inventory: &Inventory, out: &mut Vec<Finding>) {
     let default_injector = has_default_injector(inventory);
     let tags: BTreeMap<&str, &str> =
         inventory.revision_tags.iter().map(|t| (t.tag.as_str(), t.revision.as_str())).collect();
+    let mut proxies_in: BTreeMap<&str, Vec<&crate::inventory::Proxy>> = BTreeMap::new();
+    for proxy in &inventory.proxies {
+        proxies_in.entry(proxy.pod.namespace.as_str()).or_default().push(proxy);
+    }
     for ns in &inventory.namespaces {
         if ns.injection.as_deref() == Some("enabled") && ns.revision.is_none() && !default_injector {
             out.push(finding(
@@ -340,7 +349,7 @@ fn injection_targets(inventory: &Inventory, out: &mut Vec<Finding>) {
         let Some(wanted) = ns.revision.as_deref().map(|r| tags.get(r).copied().unwrap_or(r)) else {
             continue;
         };
-        for proxy in inventory.proxies.iter().filter(|p| p.pod.namespace == ns.name) {
+        for proxy in proxies_in.get(ns.name.as_str()).into_iter().flatten() {
             if let Some(actual) = &proxy.revision
                 && actual != wanted
             {
@@ -469,20 +478,27 @@ const PROTOCOLS: [&str; 13] = [
     "zookeeper",
 ];
 
-fn service_ports(inventory: &Inventory, out: &mut Vec<Finding>) {
-    let meshed: Vec<&str> = inventory
+/// Names of the namespaces that ask for sidecars (`istio-injection=enabled` or `istio.io/rev`).
+fn meshed_namespaces(inventory: &Inventory) -> BTreeSet<&str> {
+    inventory
         .namespaces
         .iter()
         .filter(|n| n.injection.as_deref() == Some("enabled") || n.revision.is_some())
         .map(|n| n.name.as_str())
-        .collect();
+        .collect()
+}
+
+fn service_ports(inventory: &Inventory, out: &mut Vec<Finding>) {
+    let meshed = meshed_namespaces(inventory);
     for service in inventory.of_kind("Service") {
-        if !meshed.contains(&text(service, "/metadata/namespace").as_str()) {
+        if !meshed.contains(str_at(service, "/metadata/namespace")) {
             continue;
         }
         for port in service.pointer("/spec/ports").and_then(Value::as_array).into_iter().flatten() {
             let name = text(port, "/name");
-            let has_prefix = PROTOCOLS.iter().any(|p| name == *p || name.starts_with(&format!("{p}-")));
+            let has_prefix = PROTOCOLS
+                .iter()
+                .any(|p| name.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with('-')));
             if !has_prefix && port.get("appProtocol").is_none() {
                 out.push(finding(
                     "W-PORT-NAME-PROTOCOL",
@@ -510,9 +526,9 @@ fn webhook_endpoints(inventory: &Inventory, out: &mut Vec<Finding>) {
             ((text(e, "/metadata/namespace"), text(e, "/metadata/name")), has_ready)
         })
         .collect();
-    let services: Vec<(String, String)> = inventory
+    let services: BTreeSet<(&str, &str)> = inventory
         .of_kind("Service")
-        .map(|s| (text(s, "/metadata/namespace"), text(s, "/metadata/name")))
+        .map(|s| (str_at(s, "/metadata/namespace"), str_at(s, "/metadata/name")))
         .collect();
     for kind in ["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"] {
         for config in inventory.of_kind(kind) {
@@ -524,7 +540,7 @@ fn webhook_endpoints(inventory: &Inventory, out: &mut Vec<Finding>) {
                 if service.1.is_empty() {
                     continue;
                 }
-                let missing = !services.contains(&service);
+                let missing = !services.contains(&(service.0.as_str(), service.1.as_str()));
                 if !missing && ready.get(&service).copied().unwrap_or(true) {
                     continue;
                 }
@@ -570,6 +586,7 @@ fn mtls_conflicts(inventory: &Inventory, out: &mut Vec<Finding>) {
             strict_mesh = true;
         }
     }
+    let meshed_namespaces = meshed_namespaces(inventory);
     for dr in inventory.of_kind("DestinationRule") {
         if text(dr, "/spec/trafficPolicy/tls/mode") != "DISABLE" {
             continue;
@@ -578,9 +595,7 @@ fn mtls_conflicts(inventory: &Inventory, out: &mut Vec<Finding>) {
         let host_ns = host.split('.').nth(1).map_or_else(|| text(dr, "/metadata/namespace"), str::to_string);
         // Only workloads with sidecars enforce mTLS: hosts outside meshed namespaces (the API
         // server, external services) are rightly reached in plain text.
-        let meshed = inventory.namespaces.iter().any(|n| {
-            n.name == host_ns && (n.injection.as_deref() == Some("enabled") || n.revision.is_some())
-        });
+        let meshed = meshed_namespaces.contains(host_ns.as_str());
         if meshed && (strict_mesh || strict_namespaces.contains(&host_ns)) {
             out.push(finding(
                 "W-MTLS-DR-CONFLICT",
@@ -629,8 +644,9 @@ fn invalid_config(inventory: &Inventory, out: &mut Vec<Finding>) {
             "fix or delete it: the validating webhook rejects any change to it, and istiod ignores it",
         ));
     };
-    for object in
-        inventory.objects().iter().filter(|o| text(o, "/apiVersion").starts_with("networking.istio.io/"))
+    for object in inventory
+        .in_group("networking.istio.io")
+        .filter(|o| text(o, "/apiVersion").starts_with("networking.istio.io/"))
     {
         match text(object, "/kind").as_str() {
             "Gateway" => {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Snapshot, SnapshotInfo};
 use crate::version::parse_lenient;
 
 /// The 1.4-era control-plane components, by Deployment name.
@@ -50,19 +50,34 @@ impl std::fmt::Display for ObjectId {
     }
 }
 
+/// The value at a JSON pointer, as `Value::pointer` finds it but without its two allocations per
+/// path segment: the inventory and the checks look fields up on every pod of large clusters.
+pub fn lookup<'v>(object: &'v Value, pointer: &str) -> Option<&'v Value> {
+    if pointer.is_empty() || pointer.contains('~') {
+        return object.pointer(pointer);
+    }
+    pointer.strip_prefix('/')?.split('/').try_fold(object, |value, key| match value {
+        Value::Object(map) => map.get(key),
+        Value::Array(items) if key == "0" || !key.starts_with(['0', '+']) => {
+            key.parse::<usize>().ok().and_then(|index| items.get(index))
+        }
+        _ => None,
+    })
+}
+
 /// A string field of an object ("" when absent).
 pub fn text(object: &Value, pointer: &str) -> String {
-    object.pointer(pointer).and_then(Value::as_str).unwrap_or("").to_string()
+    lookup(object, pointer).and_then(Value::as_str).unwrap_or("").to_string()
 }
 
 /// A label of an object.
 pub fn label<'v>(object: &'v Value, key: &str) -> Option<&'v str> {
-    object.pointer("/metadata/labels").and_then(|l| l.get(key)).and_then(Value::as_str)
+    object.get("metadata").and_then(|m| m.get("labels")).and_then(|l| l.get(key)).and_then(Value::as_str)
 }
 
 /// An annotation of an object.
 pub fn annotation<'v>(object: &'v Value, key: &str) -> Option<&'v str> {
-    object.pointer("/metadata/annotations").and_then(|a| a.get(key)).and_then(Value::as_str)
+    object.get("metadata").and_then(|m| m.get("annotations")).and_then(|a| a.get(key)).and_then(Value::as_str)
 }
 
 /// The version in an image reference's tag (`docker.io/istio/pilot:1.6.14` → 1.6.14).
@@ -181,10 +196,23 @@ pub struct Inventory {
     pub config_counts: BTreeMap<String, usize>,
     #[serde(skip)]
     objects: Vec<Value>,
+    /// Where the objects of each kind are in `objects`, in order: checks ask for one kind at a
+    /// time, and on a large cluster a pass over every object costs more than the check itself.
+    #[serde(skip)]
+    by_kind: BTreeMap<String, Vec<usize>>,
+    /// Where the objects of each API group (`v1` for the core group) are, in order.
+    #[serde(skip)]
+    by_group: BTreeMap<String, Vec<usize>>,
 }
 
-fn is_istio_group(api_version: &str) -> bool {
-    api_version.split('/').next().is_some_and(|g| g.ends_with("istio.io"))
+/// Appends `position` to the list under `key`, allocating the key only the first time.
+fn add_index(index: &mut BTreeMap<String, Vec<usize>>, key: &str, position: usize) {
+    match index.get_mut(key) {
+        Some(positions) => positions.push(position),
+        None => {
+            index.insert(key.to_string(), vec![position]);
+        }
+    }
 }
 
 fn containers(pod_spec: &Value) -> impl Iterator<Item = &Value> {
@@ -193,20 +221,39 @@ fn containers(pod_spec: &Value) -> impl Iterator<Item = &Value> {
         .flat_map(move |k| pod_spec.get(k).and_then(Value::as_array).into_iter().flatten())
 }
 
+impl From<Snapshot> for Inventory {
+    /// Builds the views from observed objects, taking them: on a large cluster copying them costs
+    /// more than building the views.
+    fn from(snapshot: Snapshot) -> Inventory {
+        Inventory::build(&snapshot.info, snapshot.objects)
+    }
+}
+
 impl Inventory {
-    /// Builds the views from observed objects.
+    /// Builds the views from observed objects (copying them; see also `Inventory::from(snapshot)`).
     pub fn from_snapshot(snapshot: &Snapshot) -> Inventory {
-        let objects = snapshot.objects.clone();
-        let of_kind = |kind: &'static str| {
-            objects.iter().filter(move |o| o.get("kind").and_then(Value::as_str) == Some(kind))
-        };
+        Inventory::build(&snapshot.info, snapshot.objects.clone())
+    }
+
+    fn build(info: &SnapshotInfo, objects: Vec<Value>) -> Inventory {
+        let mut by_kind = BTreeMap::new();
+        let mut by_group = BTreeMap::new();
+        for (position, object) in objects.iter().enumerate() {
+            if let Some(kind) = object.get("kind").and_then(Value::as_str) {
+                add_index(&mut by_kind, kind, position);
+            }
+            let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+            add_index(&mut by_group, api_version.split('/').next().unwrap_or(""), position);
+        }
+        let of_kind =
+            |kind: &str| by_kind.get(kind).into_iter().flatten().map(|&position| &objects[position]);
         let mut control_planes: BTreeMap<(String, String), ControlPlane> = BTreeMap::new();
         let mut gateways = Vec::new();
         let mut mixer = Vec::new();
         for deployment in of_kind("Deployment") {
             let id = ObjectId::of(deployment);
-            let spec = deployment.pointer("/spec/template/spec").cloned().unwrap_or(Value::Null);
-            let first_image = containers(&spec).next().map(|c| text(c, "/image")).unwrap_or_default();
+            let spec = deployment.pointer("/spec/template/spec").unwrap_or(&Value::Null);
+            let first_image = containers(spec).next().map(|c| text(c, "/image")).unwrap_or_default();
             let version = image_version(&first_image);
             let app = label(deployment, "app").unwrap_or("");
             if app == "istiod" || id.name == "istiod" || id.name.starts_with("istiod-") {
@@ -243,7 +290,7 @@ impl Inventory {
                 let certificates =
                     if file_mounted { CertificateMode::FileMounted } else { CertificateMode::Sds };
                 let proxy_image =
-                    containers(&spec).find(|c| text(c, "/name") == "istio-proxy").map(|c| text(c, "/image"));
+                    containers(spec).find(|c| text(c, "/name") == "istio-proxy").map(|c| text(c, "/image"));
                 gateways.push(Gateway {
                     deployment: id,
                     version: proxy_image.as_deref().and_then(image_version),
@@ -303,19 +350,14 @@ impl Inventory {
             })
             .collect();
         let mut config_counts = BTreeMap::new();
-        for object in &objects {
-            let api_version = text(object, "/apiVersion");
-            if is_istio_group(&api_version) {
-                let group = api_version.split('/').next().unwrap_or("").to_string();
-                *config_counts.entry(format!("{group}/{}", text(object, "/kind"))).or_insert(0) += 1;
+        for (group, positions) in by_group.iter().filter(|(group, _)| group.ends_with("istio.io")) {
+            for &position in positions {
+                let kind = text(&objects[position], "/kind");
+                *config_counts.entry(format!("{group}/{kind}")).or_insert(0) += 1;
             }
         }
         Inventory {
-            kubernetes_version: snapshot
-                .info
-                .kubernetes_version
-                .as_deref()
-                .and_then(|v| parse_lenient(v).ok()),
+            kubernetes_version: info.kubernetes_version.as_deref().and_then(|v| parse_lenient(v).ok()),
             control_planes: control_planes.into_values().collect(),
             revision_tags,
             injection_webhooks,
@@ -324,6 +366,8 @@ impl Inventory {
             gateways,
             config_counts,
             objects,
+            by_kind,
+            by_group,
         }
     }
 
@@ -334,12 +378,12 @@ impl Inventory {
 
     /// Observed objects of a kind.
     pub fn of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
-        self.objects.iter().filter(move |o| o.get("kind").and_then(Value::as_str) == Some(kind))
+        self.by_kind.get(kind).into_iter().flatten().map(|&position| &self.objects[position])
     }
 
     /// Istio configuration objects in an API group (e.g. `authentication.istio.io`).
     pub fn in_group<'a>(&'a self, group: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
-        self.objects.iter().filter(move |o| text(o, "/apiVersion").split('/').next() == Some(group))
+        self.by_group.get(group).into_iter().flatten().map(|&position| &self.objects[position])
     }
 
     /// The newest control-plane version running.
@@ -365,6 +409,27 @@ impl Inventory {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lookups_find_what_json_pointers_find() {
+        let object = serde_json::json!({"metadata": {"labels": {"istio.io/rev": "1-6"}, "name": "n"},
+            "spec": {"ports": [{"port": 80}, {"port": 443}]}, "": {"x": 1}});
+        for pointer in [
+            "",
+            "/metadata/name",
+            "/spec/ports/1/port",
+            "/spec/ports/01/port",
+            "/spec/ports/+1/port",
+            "/spec/ports/2",
+            "/metadata/labels/istio.io~1rev",
+            "/missing/x",
+            "metadata",
+            "//x",
+            "/spec/ports/x",
+        ] {
+            assert_eq!(lookup(&object, pointer), object.pointer(pointer), "{pointer}");
+        }
+    }
 
     #[test]
     fn versions_come_from_image_tags() {
