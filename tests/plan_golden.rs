@@ -59,8 +59,12 @@ fn outline_action(action: &Action) -> Value {
         }),
         Action::Delete { objects } => json!({"delete": names(objects)}),
         Action::Restore { objects } => json!({"restore": names(objects)}),
-        Action::Relabel { namespace, set, remove } => json!({"relabel": {"namespace": namespace, "set": set, "remove": remove}}),
-        Action::Restart { namespace, workloads } => json!({"restart": {"namespace": namespace, "workloads": names(workloads)}}),
+        Action::Relabel { namespace, set, remove } => {
+            json!({"relabel": {"namespace": namespace, "set": set, "remove": remove}})
+        }
+        Action::Restart { namespace, workloads } => {
+            json!({"restart": {"namespace": namespace, "workloads": names(workloads)}})
+        }
         Action::MoveTag { tag, from, to, .. } => json!({"moveTag": {"tag": tag, "from": from, "to": to}}),
     }
 }
@@ -90,9 +94,11 @@ fn phases(plan: &Plan) -> Vec<(usize, StepPhase)> {
 #[test]
 fn plan_1_4_to_1_6_goes_through_1_5_in_two_hops() {
     let plan = plan(&example("istio-1.4"), &request("1.6", None)).unwrap();
-    let hops: Vec<(&str, &str, &str)> = plan.spec.hops.iter().map(|h| (h.from.as_str(), h.to.as_str(), h.strategy.as_str())).collect();
+    let hops: Vec<(&str, &str, &str)> =
+        plan.spec.hops.iter().map(|h| (h.from.as_str(), h.to.as_str(), h.strategy.as_str())).collect();
     assert_eq!(hops, [("1.4.10", "1.5.10", "in-place"), ("1.5.10", "1.6.14", "canary")]);
-    let removed_legacy = plan.spec.steps.iter().any(|s| s.id.starts_with("h1-") && s.id.ends_with("remove-legacy"));
+    let removed_legacy =
+        plan.spec.steps.iter().any(|s| s.id.starts_with("h1-") && s.id.ends_with("remove-legacy"));
     assert!(removed_legacy, "the 1.4 microservices go at the end of the first hop");
     insta::assert_snapshot!("plan_istio_1_4_to_1_6", outline(&plan));
 }
@@ -132,10 +138,12 @@ fn plan_1_6_to_1_8_is_a_canary_that_removes_mixer() {
 fn plan_n_to_n_plus_2_moves_revision_tags() {
     let mut snapshot = synthetic("1.29.5", Some("1-29-5"), false);
     // A revision tag `prod` on the 1.29 revision, used by one namespace.
-    let webhook = snapshot.objects.iter().find(|o| o["kind"] == "MutatingWebhookConfiguration").unwrap().clone();
+    let webhook =
+        snapshot.objects.iter().find(|o| o["kind"] == "MutatingWebhookConfiguration").unwrap().clone();
     let mut tag = webhook.clone();
     tag["metadata"]["name"] = json!("istio-revision-tag-prod");
-    tag["metadata"]["labels"] = json!({"istio.io/tag": "prod", "istio.io/rev": "1-29-5", "app": "sidecar-injector"});
+    tag["metadata"]["labels"] =
+        json!({"istio.io/tag": "prod", "istio.io/rev": "1-29-5", "app": "sidecar-injector"});
     snapshot.objects.push(tag);
     let namespace = snapshot
         .objects
@@ -168,7 +176,10 @@ fn a_patch_upgrade_is_in_place() {
     let plan = plan(&synthetic("1.30.0", None, false), &request("1.30", None)).unwrap();
     assert_eq!(plan.spec.hops[0].strategy, "in-place");
     assert!(plan.spec.target.revision.is_none());
-    assert!(!plan.spec.steps.iter().any(|s| s.actions.iter().any(|a| matches!(a, Action::Relabel { .. }))), "no relabelling in place");
+    assert!(
+        !plan.spec.steps.iter().any(|s| s.actions.iter().any(|a| matches!(a, Action::Relabel { .. }))),
+        "no relabelling in place"
+    );
     insta::assert_snapshot!("plan_synthetic_1_30_0_patch", outline(&plan));
 }
 
@@ -194,7 +205,11 @@ fn a_plan_is_stale_once_the_observed_state_changes() {
     assert!(sailplan::plan::check_current(&made, &churned.objects).is_ok());
     // A namespace relabelled after planning does.
     let mut changed = snapshot.clone();
-    let namespace = changed.objects.iter_mut().find(|o| o["kind"] == "Namespace" && o["metadata"]["name"] == "orders").unwrap();
+    let namespace = changed
+        .objects
+        .iter_mut()
+        .find(|o| o["kind"] == "Namespace" && o["metadata"]["name"] == "orders")
+        .unwrap();
     namespace["metadata"]["labels"]["istio-injection"] = json!("disabled");
     let stale = sailplan::plan::check_current(&made, &changed.objects).unwrap_err();
     assert!(stale.to_string().contains("changed since the plan was made"), "{stale}");
