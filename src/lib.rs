@@ -13,6 +13,7 @@ pub mod cli;
 pub mod cluster;
 pub mod collect;
 pub mod diff;
+pub mod digest;
 pub mod inventory;
 pub mod migrate;
 pub mod parallel;

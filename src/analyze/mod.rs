@@ -26,6 +26,18 @@ pub enum Severity {
     Info,
 }
 
+impl Severity {
+    /// The severity a finding code's first letter states (`E-`, `W-`, otherwise info): migrations
+    /// name their codes that way.
+    pub fn of_code(code: &str) -> Severity {
+        match code.as_bytes().first() {
+            Some(b'E') => Severity::Error,
+            Some(b'W') => Severity::Warning,
+            _ => Severity::Info,
+        }
+    }
+}
+
 /// Which part of the mesh a finding concerns (the report's summary groups by area).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]

@@ -11,7 +11,6 @@ use handlebars::{
     Context, Handlebars, Helper, HelperDef, RenderContext, RenderError, RenderErrorReason, ScopedJson,
 };
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use crate::version::{Constraint, parse_lenient};
 use crate::yaml;
@@ -332,11 +331,7 @@ fn merge_maps(args: &[Value], overwrite: bool) -> Result<Value, String> {
 }
 
 fn sha256sum(args: &[Value]) -> Result<Value, String> {
-    let digest = Sha256::digest(text(&args[0]).as_bytes());
-    Ok(Value::String(digest.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })))
+    Ok(Value::String(crate::digest::sha256_hex(text(&args[0]).as_bytes())))
 }
 
 fn semver_compare(args: &[Value]) -> Result<Value, String> {

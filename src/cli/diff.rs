@@ -3,6 +3,7 @@
 //! normalisation hides what is not a change (see docs/diff.md); Secret values are never shown.
 //! `--detailed-exitcode` exits 2 when there are changes, like `helm diff` and `terraform plan`.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -39,30 +40,49 @@ pub struct DiffArgs {
 
 /// What the plan applies (the last version of each object) and deletes, in plan order.
 pub fn plan_objects(plan: &Plan) -> (Vec<Value>, Vec<ObjectRef>) {
-    let mut applied: Vec<Value> = Vec::new();
-    let mut deleted: Vec<ObjectRef> = Vec::new();
-    let same =
-        |a: &ObjectRef, b: &ObjectRef| a.kind == b.kind && a.namespace == b.namespace && a.name == b.name;
+    // By (kind, namespace, name): the last action on an object decides whether it ends applied or
+    // deleted; the first one fixes its place in the output.
+    type Key = (String, Option<String>, String);
+    let key = |r: &ObjectRef| (r.kind.clone(), r.namespace.clone(), r.name.clone());
+    let mut order: Vec<Key> = Vec::new();
+    let mut last: HashMap<Key, Option<Value>> = HashMap::new();
+    let mut deletions: HashMap<Key, ObjectRef> = HashMap::new();
+    let mut record = |k: Key, value: Option<Value>, last: &mut HashMap<Key, Option<Value>>| {
+        if last.insert(k.clone(), value).is_none() {
+            order.push(k);
+        }
+    };
     for step in &plan.spec.steps {
         for action in &step.actions {
-            let objects: Vec<&Value> = match action {
-                Action::Apply { objects, .. } => objects.iter().collect(),
-                Action::MoveTag { webhook, .. } => vec![webhook],
+            match action {
+                Action::Apply { objects, .. } => {
+                    for object in objects {
+                        if let Some(reference) = ObjectRef::of(object) {
+                            record(key(&reference), Some(object.clone()), &mut last);
+                        }
+                    }
+                }
+                Action::MoveTag { webhook, .. } => {
+                    if let Some(reference) = ObjectRef::of(webhook) {
+                        record(key(&reference), Some(webhook.clone()), &mut last);
+                    }
+                }
                 Action::Delete { objects } => {
                     for reference in objects {
-                        applied.retain(|o| ObjectRef::of(o).is_none_or(|r| !same(&r, reference)));
-                        deleted.push(reference.clone());
+                        deletions.insert(key(reference), reference.clone());
+                        record(key(reference), None, &mut last);
                     }
-                    continue;
                 }
-                _ => continue,
-            };
-            for object in objects {
-                let Some(reference) = ObjectRef::of(object) else { continue };
-                applied.retain(|o| ObjectRef::of(o).is_none_or(|r| !same(&r, &reference)));
-                deleted.retain(|d| !same(d, &reference));
-                applied.push(object.clone());
+                _ => {}
             }
+        }
+    }
+    let mut applied = Vec::new();
+    let mut deleted = Vec::new();
+    for k in order {
+        match last.remove(&k).flatten() {
+            Some(object) => applied.push(object),
+            None => deleted.extend(deletions.remove(&k)),
         }
     }
     (applied, deleted)

@@ -26,7 +26,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
 
-use super::authn::CONVERTED_FROM_ANNOTATION;
+use super::CONVERTED_FROM_ANNOTATION;
 use super::{ChangeSet, Input, Transform};
 use crate::analyze::{Area, Finding, Severity};
 use crate::inventory::{MIXER_COMPONENTS, ObjectId, text};
@@ -368,14 +368,9 @@ impl Out {
         if self.findings.iter().any(|f| f.code == code && f.object.as_ref() == Some(&id)) {
             return;
         }
-        let severity = match code.as_bytes().first() {
-            Some(b'E') => Severity::Error,
-            Some(b'W') => Severity::Warning,
-            _ => Severity::Info,
-        };
         self.findings.push(Finding {
             code,
-            severity,
+            severity: Severity::of_code(code),
             area: Area::Policy,
             object: Some(id),
             message,

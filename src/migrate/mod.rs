@@ -16,6 +16,9 @@ use serde_json::Value;
 use crate::analyze::Finding;
 use crate::assets;
 
+/// The annotation on every object a migration generates, naming the object(s) it was converted from.
+pub const CONVERTED_FROM_ANNOTATION: &str = "sailplan.dev/converted-from";
+
 /// When in an upgrade a migration runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -37,8 +37,7 @@ pub fn of(objects: &[Value]) -> String {
         hasher.update(line.as_bytes());
         hasher.update(b"\n");
     }
-    let hex: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    format!("sha256:{}", crate::digest::hex(&hasher.finalize()))
 }
 
 #[cfg(test)]

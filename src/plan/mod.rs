@@ -18,8 +18,8 @@ pub mod summary;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::digest::sha256_hex;
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 
 use self::model::{
     API_VERSION, Action, DataPlanePolicy, Gate, Hop, KIND, ObjectRef, Plan, PlanFinding, PlanMetadata,
@@ -138,10 +138,6 @@ const RESOLVED_BY: [(&str, &str); 5] = [
     ("W-GATEWAY-FILE-CERTS", "sds-enablement"),
 ];
 
-fn digest(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// A control plane the planner tracks: its revision name (`default`, `legacy` or a revision) and
 /// version.
 #[derive(Debug, Clone)]
@@ -155,6 +151,20 @@ struct Work {
     actions: Vec<Action>,
     gates: Vec<Gate>,
     undo: Vec<Action>,
+}
+
+/// The gate that a control-plane Deployment has rolled out.
+fn rollout_gate(deployment: &str) -> Gate {
+    Gate::new(
+        "rollout-complete",
+        "5m",
+        &[("kind", "Deployment"), ("namespace", CONTROL_PLANE_NAMESPACE), ("name", deployment)],
+    )
+}
+
+/// The gate that an istiod Service's webhook has ready endpoints.
+fn webhook_gate(service: &str) -> Gate {
+    Gate::new("webhook-ready", "2m", &[("namespace", CONTROL_PLANE_NAMESPACE), ("service", service)])
 }
 
 /// Builds plans.
@@ -243,9 +253,8 @@ impl Planner<'_> {
         from: &semver::Version,
         to: &semver::Version,
         phase: Phase,
-        values: &mut Map<String, Value>,
-    ) {
-        let objects: Vec<Value> = self.state.objects().cloned().collect();
+    ) -> Map<String, Value> {
+        let mut values = Map::new();
         let eligible: Vec<(String, String, &'static dyn migrate::Transform)> = self
             .migrations
             .iter()
@@ -258,6 +267,10 @@ impl Planner<'_> {
             })
             .map(|m| (m.info.id.clone(), m.info.title.clone(), m.transform))
             .collect();
+        // Every eligible migration reads the state as the hop found it (one copy, and none when no
+        // migration is due).
+        let objects: Vec<Value> =
+            if eligible.is_empty() { Vec::new() } else { self.state.objects().cloned().collect() };
         for (id, title, transform) in eligible {
             self.done.push(id.clone());
             let input =
@@ -273,7 +286,7 @@ impl Planner<'_> {
                 .collect();
             self.findings.extend(changes.findings.iter().map(|f| finding_of(f, &id)));
             if let Value::Object(map) = &changes.values {
-                crate::values::merge::deep_merge(values, map.clone());
+                crate::values::merge::deep_merge(&mut values, map.clone());
             }
             let mut objects_to_apply: Vec<Value> = changes.create.clone();
             objects_to_apply.extend(changes.update.iter().cloned());
@@ -307,17 +320,19 @@ impl Planner<'_> {
                 step.needs_human = needs_human;
             }
         }
+        values
     }
 
-    /// The finalize parts of the migrations planned so far in this hop.
+    /// The finalize parts of the migrations planned in this hop.
     fn migration_finalize_steps(&mut self, hop: usize, to: &semver::Version, ids: &[String]) {
-        let objects: Vec<Value> = self.state.objects().cloned().collect();
         let transforms: Vec<(String, &'static dyn migrate::Transform)> = self
             .migrations
             .iter()
             .filter(|m| ids.contains(&m.info.id) && !m.info.finalize.is_empty())
             .map(|m| (m.info.id.clone(), m.transform))
             .collect();
+        let objects: Vec<Value> =
+            if transforms.is_empty() { Vec::new() } else { self.state.objects().cloned().collect() };
         for (id, transform) in transforms {
             let input =
                 Input { objects: &objects, target: to.clone(), options: self.request.migration_options };
@@ -368,12 +383,8 @@ fn installed(inventory: &Inventory) -> Result<Vec<Installed>, PlanError> {
 
 /// The objects of an old control plane: what its charts render (for versions sailplan renders) or
 /// the 1.4 microservices and Mixer (by name), that exist in the cluster.
-fn old_control_plane_objects(
-    state: &State,
-    old: &Installed,
-    keep: &[ObjectRef],
-    planner: &Planner<'_>,
-) -> Vec<ObjectRef> {
+fn old_control_plane_objects(planner: &Planner<'_>, old: &Installed, keep: &[ObjectRef]) -> Vec<ObjectRef> {
+    let state = &planner.state;
     let mut names: Vec<ObjectRef> = Vec::new();
     if old.revision == "legacy" {
         let prefixes: Vec<&str> = LEGACY_COMPONENTS
@@ -597,8 +608,8 @@ pub fn plan(snapshot: &Snapshot, request: &PlanRequest) -> Result<Plan, PlanErro
             );
         }
         // Migrations that must run before the new control plane; their values go into its render.
-        let mut migration_values: Map<String, Value> = Map::new();
-        planner.migration_steps(number, &from, &to, Phase::BeforeControlPlane, &mut migration_values);
+        let migrations_before = planner.done.len();
+        let migration_values = planner.migration_steps(number, &from, &to, Phase::BeforeControlPlane);
         if !migration_values.is_empty() {
             overlay.insert("istiod".to_string(), Value::Object(migration_values));
         }
@@ -626,15 +637,7 @@ pub fn plan(snapshot: &Snapshot, request: &PlanRequest) -> Result<Plan, PlanErro
                 Work {
                     actions,
                     gates: vec![
-                        Gate::new(
-                            "rollout-complete",
-                            "5m",
-                            &[
-                                ("kind", "Deployment"),
-                                ("namespace", CONTROL_PLANE_NAMESPACE),
-                                ("name", &name),
-                            ],
-                        ),
+                        rollout_gate(&name),
                         Gate::new(
                             "pods-ready",
                             "5m",
@@ -643,18 +646,15 @@ pub fn plan(snapshot: &Snapshot, request: &PlanRequest) -> Result<Plan, PlanErro
                                 ("selector", &format!("app=istiod,istio.io/rev={label}")),
                             ],
                         ),
-                        Gate::new(
-                            "webhook-ready",
-                            "2m",
-                            &[("namespace", CONTROL_PLANE_NAMESPACE), ("service", &name)],
-                        ),
+                        webhook_gate(&name),
                     ],
                     undo,
                 },
             );
         }
-        let mut after_values = Map::new();
-        planner.migration_steps(number, &from, &to, Phase::AfterControlPlane, &mut after_values);
+        // The control plane is installed by now: values these migrations set would need another
+        // control-plane step, and none of the current ones sets any.
+        let _ = planner.migration_steps(number, &from, &to, Phase::AfterControlPlane);
 
         // Revision tags that point at a replaced revision follow the new one (1.10+).
         let old_revisions: Vec<String> = replaced.iter().map(|c| c.revision.clone()).collect();
@@ -718,18 +718,7 @@ pub fn plan(snapshot: &Snapshot, request: &PlanRequest) -> Result<Plan, PlanErro
                         StepPhase::DataPlane,
                         "move-tags",
                         format!("Move revision tags {} to {revision}", moved_tags.join(", ")),
-                        Work {
-                            actions,
-                            gates: vec![Gate::new(
-                                "webhook-ready",
-                                "2m",
-                                &[
-                                    ("namespace", CONTROL_PLANE_NAMESPACE),
-                                    ("service", &format!("istiod-{revision}")),
-                                ],
-                            )],
-                            undo,
-                        },
+                        Work { actions, gates: vec![webhook_gate(&format!("istiod-{revision}"))], undo },
                     );
                 }
             }
@@ -765,16 +754,7 @@ pub fn plan(snapshot: &Snapshot, request: &PlanRequest) -> Result<Plan, PlanErro
                     .map(|o| text(o, "/metadata/name"))
                     .collect();
                 let (actions, undo) = planner.apply_actions(Some(&release), &release, objects);
-                let gates = deployments
-                    .iter()
-                    .map(|d| {
-                        Gate::new(
-                            "rollout-complete",
-                            "5m",
-                            &[("kind", "Deployment"), ("namespace", CONTROL_PLANE_NAMESPACE), ("name", d)],
-                        )
-                    })
-                    .collect();
+                let gates = deployments.iter().map(|d| rollout_gate(d)).collect();
                 planner.push(
                     number,
                     StepPhase::Gateways,
@@ -786,7 +766,7 @@ pub fn plan(snapshot: &Snapshot, request: &PlanRequest) -> Result<Plan, PlanErro
         }
 
         // Finalize: point shared resources at the new control plane, then remove the old one.
-        let hop_migrations: Vec<String> = planner.done.clone();
+        let hop_migrations: Vec<String> = planner.done[migrations_before..].to_vec();
         planner.migration_finalize_steps(number, &to, &hop_migrations);
         let new_objects: Vec<ObjectRef> = mesh
             .components
@@ -799,36 +779,23 @@ pub fn plan(snapshot: &Snapshot, request: &PlanRequest) -> Result<Plan, PlanErro
             && (1, 6) <= (to.major, to.minor)
             && (to.major, to.minor) <= (1, 10)
         {
-            {
-                let mut overlay = overlay.clone();
-                overlay.insert("base".to_string(), json!({"defaultRevision": revision}));
-                let promoted = planner.render(&to, Some(revision), overlay)?;
-                if let Some((release, objects)) = objects_of(&promoted, "base") {
-                    let webhooks: Vec<Value> = objects
-                        .into_iter()
-                        .filter(|o| text(o, "/kind") == "ValidatingWebhookConfiguration")
-                        .collect();
-                    if !webhooks.is_empty() {
-                        let (actions, undo) = planner.apply_actions(Some(&release), &release, webhooks);
-                        planner.push(
-                            number,
-                            StepPhase::Finalize,
-                            "validation",
-                            format!("Point the shared validation webhook at istiod-{revision}"),
-                            Work {
-                                actions,
-                                gates: vec![Gate::new(
-                                    "webhook-ready",
-                                    "2m",
-                                    &[
-                                        ("namespace", CONTROL_PLANE_NAMESPACE),
-                                        ("service", &format!("istiod-{revision}")),
-                                    ],
-                                )],
-                                undo,
-                            },
-                        );
-                    }
+            let mut overlay = overlay.clone();
+            overlay.insert("base".to_string(), json!({"defaultRevision": revision}));
+            let promoted = planner.render(&to, Some(revision), overlay)?;
+            if let Some((release, objects)) = objects_of(&promoted, "base") {
+                let webhooks: Vec<Value> = objects
+                    .into_iter()
+                    .filter(|o| text(o, "/kind") == "ValidatingWebhookConfiguration")
+                    .collect();
+                if !webhooks.is_empty() {
+                    let (actions, undo) = planner.apply_actions(Some(&release), &release, webhooks);
+                    planner.push(
+                        number,
+                        StepPhase::Finalize,
+                        "validation",
+                        format!("Point the shared validation webhook at istiod-{revision}"),
+                        Work { actions, gates: vec![webhook_gate(&format!("istiod-{revision}"))], undo },
+                    );
                 }
             }
         }
@@ -836,7 +803,7 @@ pub fn plan(snapshot: &Snapshot, request: &PlanRequest) -> Result<Plan, PlanErro
             if !canary && old.revision != "legacy" {
                 continue;
             }
-            let removed = old_control_plane_objects(&planner.state, old, &new_objects, &planner);
+            let removed = old_control_plane_objects(&planner, old, &new_objects);
             if removed.is_empty() {
                 continue;
             }
@@ -948,7 +915,7 @@ pub fn plan(snapshot: &Snapshot, request: &PlanRequest) -> Result<Plan, PlanErro
         strategy: hops.last().map_or_else(String::new, |h| h.strategy.clone()),
         values_digest: format!(
             "sha256:{}",
-            digest(serde_json::to_string(&values).unwrap_or_default().as_bytes())
+            sha256_hex(serde_json::to_string(&values).unwrap_or_default().as_bytes())
         ),
         values,
         data_plane: request.data_plane.clone(),
@@ -962,7 +929,7 @@ pub fn plan(snapshot: &Snapshot, request: &PlanRequest) -> Result<Plan, PlanErro
     }
     let blocked = findings.iter().any(PlanFinding::blocks) && !request.allow_errors;
     let spec = PlanSpec { source, target, fingerprint, hops, findings, blocked, steps: planner.steps };
-    let id = digest(serde_json::to_string(&spec).unwrap_or_default().as_bytes())[..12].to_string();
+    let id = sha256_hex(serde_json::to_string(&spec).unwrap_or_default().as_bytes())[..12].to_string();
     Ok(Plan {
         api_version: API_VERSION.to_string(),
         kind: KIND.to_string(),

@@ -17,16 +17,12 @@ mod resolve;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 
 use self::jwt::Origins;
 use self::resolve::{Context, PortError, ResolvedPort, selects};
-use super::{ChangeSet, Input, Transform};
+use super::{CONVERTED_FROM_ANNOTATION, ChangeSet, Input, Transform};
 use crate::analyze::{Area, Finding, Severity};
 use crate::inventory::{ObjectId, text};
-
-/// The annotation on every generated object naming the object(s) it was converted from.
-pub const CONVERTED_FROM_ANNOTATION: &str = "sailplan.dev/converted-from";
 
 /// The registered transform.
 pub struct MeshPolicyToPeerAuthentication;
@@ -82,14 +78,9 @@ struct Alpha<'a> {
 
 /// A finding about `object`; the severity follows the code's prefix.
 fn finding(code: &'static str, object: &Value, message: String, hint: &str) -> Finding {
-    let severity = match code.as_bytes().first() {
-        Some(b'E') => Severity::Error,
-        Some(b'W') => Severity::Warning,
-        _ => Severity::Info,
-    };
     Finding {
         code,
-        severity,
+        severity: Severity::of_code(code),
         area: Area::Security,
         object: Some(ObjectId::of(object)),
         message,
@@ -176,8 +167,7 @@ fn generated_name(policy: &str, service: &str) -> String {
     if name.len() <= 253 {
         return name;
     }
-    let digest = Sha256::digest(name.as_bytes());
-    let hash: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    let hash = &crate::digest::sha256_hex(name.as_bytes())[..12];
     format!("{}-{hash}", name[..240].trim_end_matches(['-', '.']))
 }
 
