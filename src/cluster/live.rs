@@ -167,8 +167,23 @@ fn transient(error: &kube::Error) -> bool {
     }
 }
 
+/// A discovery walk lists the groups, then fetches each: a CRD removed (or its group's last version
+/// going away) between the two answers 404, which passes on the next walk.
+fn transient_in_discovery(error: &kube::Error) -> bool {
+    transient(error) || matches!(error, kube::Error::Api(status) if status.code == 404)
+}
+
 /// Runs a request, retrying with exponential backoff while it fails in a way that may pass.
-async fn with_retries<T, F, Fut>(mut request: F) -> Result<T, kube::Error>
+async fn with_retries<T, F, Fut>(request: F) -> Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, kube::Error>>,
+{
+    retry_while(transient, request).await
+}
+
+/// Runs a request, retrying with exponential backoff while `passing` says its error may pass.
+async fn retry_while<T, F, Fut>(passing: fn(&kube::Error) -> bool, mut request: F) -> Result<T, kube::Error>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, kube::Error>>,
@@ -177,7 +192,7 @@ where
     let mut attempt = 1;
     loop {
         match request().await {
-            Err(error) if attempt < ATTEMPTS && transient(&error) => {
+            Err(error) if attempt < ATTEMPTS && passing(&error) => {
                 tokio::time::sleep(pause).await;
                 pause *= 2;
                 attempt += 1;
@@ -229,8 +244,9 @@ impl Cluster for LiveCluster {
     }
 
     async fn discover(&self) -> Result<Discovered, ClusterError> {
-        let discovery =
-            with_retries(|| Discovery::new(self.client.clone()).run()).await.map_err(|e| match e {
+        let discovery = retry_while(transient_in_discovery, || Discovery::new(self.client.clone()).run())
+            .await
+            .map_err(|e| match e {
                 kube::Error::HyperError(_) | kube::Error::Service(_) => {
                     ClusterError::Unreachable { server: self.server.clone(), message: error_chain(&e) }
                 }
@@ -421,5 +437,18 @@ mod tests {
         })
         .await;
         assert_eq!(calls, 1, "a 404 is final");
+    }
+
+    #[tokio::test]
+    async fn a_discovery_walk_that_meets_a_vanished_group_walks_again() {
+        let mut calls = 0;
+        let result = retry_while(transient_in_discovery, || {
+            calls += 1;
+            let outcome = if calls == 1 { Err(api_error(404)) } else { Ok(calls) };
+            async move { outcome }
+        })
+        .await;
+        assert_eq!(result.ok(), Some(2));
+        assert!(!transient_in_discovery(&api_error(403)), "a forbidden discovery is final");
     }
 }
