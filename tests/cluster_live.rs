@@ -1,7 +1,7 @@
 //! The live cluster layer and `sailplan collect` on the real test cluster: discovery of CRDs added at
 //! run time, server-side apply (idempotent, with readable conflicts), deletes, watches, errors that
 //! name the verb, resource and namespace, a snapshot that reads back into what a live read gives and
-//! holds no secret value, the real `helm` CLI, and the stand-in sidecar injector.
+//! holds no secret value, create-only creates, optimistic replaces and merge patches, the real `helm` CLI, and the stand-in sidecar injector.
 //!
 //! Run with `scripts/test.sh` (or `cargo test -- --ignored`, which starts a cluster for this binary).
 
@@ -129,6 +129,36 @@ async fn conflicts_and_rejections_are_readable() {
         let unknown = json!({"apiVersion": "nowhere.example/v1", "kind": "Ghost", "metadata": {"name": "g", "namespace": ns}});
         let error = client.apply(&unknown, ApplyOptions::default()).await.unwrap_err().to_string();
         assert!(error.contains("does not serve Ghost in nowhere.example/v1"), "{error}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a cluster: run scripts/test.sh"]
+async fn create_is_create_only_replace_is_optimistic_and_merge_patch_removes_foreign_labels() {
+    with_temp_ns("write", |client, ns| async move {
+        let lock = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "lock", "namespace": ns}, "data": {"holder": "a"}});
+        let created = client.create(&lock).await.unwrap();
+        let error = client.create(&lock).await.unwrap_err();
+        assert!(matches!(error, ClusterError::AlreadyExists { .. }), "{error}");
+        assert!(error.to_string().contains(&format!("ConfigMap {ns}/lock")), "{error}");
+        let mut mine = created.clone();
+        mine["data"]["holder"] = json!("b");
+        let replaced = client.replace(&mine).await.unwrap();
+        assert_eq!(replaced["data"]["holder"], "b");
+        let mut stale = created;
+        stale["data"]["holder"] = json!("c");
+        let error = client.replace(&stale).await.unwrap_err();
+        assert!(matches!(error, ClusterError::Conflict { .. }), "a replace from an old read fails: {error}");
+        run_tool("kubectl", &["label", "namespace", &ns, "istio-injection=enabled"]);
+        let target = ObjectRef { api_version: "v1".into(), kind: "Namespace".into(), namespace: None, name: ns.clone() };
+        let patched = client
+            .merge_patch(&target, &json!({"metadata": {"labels": {"istio-injection": null, "istio.io/rev": "1-6-14"}}}))
+            .await
+            .unwrap();
+        let labels = &patched["metadata"]["labels"];
+        assert!(labels.get("istio-injection").is_none(), "{labels}");
+        assert_eq!(labels["istio.io/rev"], "1-6-14");
     })
     .await;
 }

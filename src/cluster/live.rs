@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::BoxStream;
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::discovery::{ApiCapabilities, ApiResource, Discovery, Scope};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -94,6 +94,49 @@ impl LiveCluster {
             api_version: api_version.to_string(),
             kind: kind.to_string(),
         })
+    }
+
+    /// The reference, resource and API of an object about to be written.
+    async fn locate(
+        &self,
+        object: &Value,
+    ) -> Result<(ObjectRef, Resource, Api<DynamicObject>), ClusterError> {
+        let target = ObjectRef::of(object).ok_or_else(|| ClusterError::Invalid {
+            object: "an object".to_string(),
+            message: "apiVersion, kind and metadata.name are required".to_string(),
+        })?;
+        let resource = self.resource_for(&target.api_version, &target.kind).await?;
+        if resource.namespaced && target.namespace.is_none() {
+            return Err(ClusterError::Invalid {
+                object: target.to_string(),
+                message: format!("{} is namespaced: set metadata.namespace", target.kind),
+            });
+        }
+        let api = self.api(&resource, target.namespace.as_deref());
+        Ok((target, resource, api))
+    }
+
+    /// The outcome of a write, with the failures a writer acts on told apart.
+    fn written(
+        &self,
+        result: Result<DynamicObject, kube::Error>,
+        verb: &str,
+        target: &ObjectRef,
+        resource: &Resource,
+    ) -> Result<Value, ClusterError> {
+        match result {
+            Ok(stored) => Ok(to_value(stored, resource)),
+            Err(kube::Error::Api(status)) if status.code == 409 && status.reason == "AlreadyExists" => {
+                Err(ClusterError::AlreadyExists { object: target.to_string() })
+            }
+            Err(kube::Error::Api(status)) if status.code == 409 => {
+                Err(ClusterError::Conflict { object: target.to_string(), message: status.message })
+            }
+            Err(kube::Error::Api(status)) if status.code == 422 || status.code == 400 => {
+                Err(ClusterError::Invalid { object: target.to_string(), message: status.message })
+            }
+            Err(e) => Err(self.error(e, verb, resource, target.namespace.as_deref())),
+        }
     }
 
     fn error(
@@ -311,33 +354,40 @@ impl Cluster for LiveCluster {
     }
 
     async fn apply(&self, object: &Value, options: ApplyOptions) -> Result<Value, ClusterError> {
-        let target = ObjectRef::of(object).ok_or_else(|| ClusterError::Invalid {
-            object: "an object".to_string(),
-            message: "apiVersion, kind and metadata.name are required".to_string(),
-        })?;
-        let resource = self.resource_for(&target.api_version, &target.kind).await?;
-        if resource.namespaced && target.namespace.is_none() {
-            return Err(ClusterError::Invalid {
-                object: target.to_string(),
-                message: format!("{} is namespaced: set metadata.namespace", target.kind),
-            });
-        }
-        let api = self.api(&resource, target.namespace.as_deref());
+        let (target, resource, api) = self.locate(object).await?;
         let mut params = PatchParams::apply(FIELD_MANAGER);
         params.force = options.force;
         params.dry_run = options.dry_run;
         let patch = Patch::Apply(object);
         let result = with_retries(|| api.patch(&target.name, &params, &patch)).await;
-        match result {
-            Ok(stored) => Ok(to_value(stored, &resource)),
-            Err(kube::Error::Api(status)) if status.code == 409 => {
-                Err(ClusterError::Conflict { object: target.to_string(), message: status.message })
-            }
-            Err(kube::Error::Api(status)) if status.code == 422 || status.code == 400 => {
-                Err(ClusterError::Invalid { object: target.to_string(), message: status.message })
-            }
-            Err(e) => Err(self.error(e, "patch", &resource, target.namespace.as_deref())),
-        }
+        self.written(result, "patch", &target, &resource)
+    }
+
+    async fn create(&self, object: &Value) -> Result<Value, ClusterError> {
+        let (target, resource, api) = self.locate(object).await?;
+        let typed: DynamicObject = serde_json::from_value(object.clone())
+            .map_err(|e| ClusterError::Invalid { object: target.to_string(), message: e.to_string() })?;
+        let params = PostParams { field_manager: Some(FIELD_MANAGER.to_string()), ..PostParams::default() };
+        let result = with_retries(|| api.create(&params, &typed)).await;
+        self.written(result, "create", &target, &resource)
+    }
+
+    async fn replace(&self, object: &Value) -> Result<Value, ClusterError> {
+        let (target, resource, api) = self.locate(object).await?;
+        let typed: DynamicObject = serde_json::from_value(object.clone())
+            .map_err(|e| ClusterError::Invalid { object: target.to_string(), message: e.to_string() })?;
+        let params = PostParams { field_manager: Some(FIELD_MANAGER.to_string()), ..PostParams::default() };
+        let result = with_retries(|| api.replace(&target.name, &params, &typed)).await;
+        self.written(result, "update", &target, &resource)
+    }
+
+    async fn merge_patch(&self, target: &ObjectRef, patch: &Value) -> Result<Value, ClusterError> {
+        let resource = self.resource_for(&target.api_version, &target.kind).await?;
+        let api = self.api(&resource, target.namespace.as_deref());
+        let params = PatchParams { field_manager: Some(FIELD_MANAGER.to_string()), ..PatchParams::default() };
+        let patch = Patch::Merge(patch);
+        let result = with_retries(|| api.patch(&target.name, &params, &patch)).await;
+        self.written(result, "patch", target, &resource)
     }
 
     async fn delete(&self, target: &ObjectRef, propagation: Propagation) -> Result<(), ClusterError> {

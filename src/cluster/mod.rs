@@ -173,13 +173,20 @@ pub enum ClusterError {
         /// The server's message.
         message: String,
     },
-    /// Server-side apply found fields owned by another manager.
-    #[error("conflict applying {object}: {message}")]
+    /// Server-side apply found fields owned by another manager, or the object changed since it was
+    /// read (a replace with a stale `resourceVersion`).
+    #[error("conflict writing {object}: {message}")]
     Conflict {
         /// The object.
         object: String,
         /// Which fields and managers conflict, as the server says.
         message: String,
+    },
+    /// A create found the object already there.
+    #[error("{object} already exists")]
+    AlreadyExists {
+        /// The object.
+        object: String,
     },
     /// The server rejected the object as invalid.
     #[error("the API server rejected {object}: {message}")]
@@ -248,6 +255,22 @@ pub trait Cluster: Send + Sync {
         &self,
         object: &Value,
         options: ApplyOptions,
+    ) -> impl Future<Output = Result<Value, ClusterError>> + Send;
+
+    /// Creates an object that must not exist yet (a lock, a release record); `AlreadyExists` when it
+    /// does.
+    fn create(&self, object: &Value) -> impl Future<Output = Result<Value, ClusterError>> + Send;
+
+    /// Replaces an object read earlier, as a whole; `Conflict` when it changed since (its
+    /// `metadata.resourceVersion` no longer matches), so read-modify-write is safe.
+    fn replace(&self, object: &Value) -> impl Future<Output = Result<Value, ClusterError>> + Send;
+
+    /// A JSON merge patch (RFC 7386, `null` removes a field): for fields other managers own, such as
+    /// labels set with kubectl, which server-side apply cannot remove.
+    fn merge_patch(
+        &self,
+        target: &ObjectRef,
+        patch: &Value,
     ) -> impl Future<Output = Result<Value, ClusterError>> + Send;
 
     /// Deletes an object; deleting one that does not exist is not an error.
