@@ -5,6 +5,9 @@
 //! Secret values never leave the cluster: Secrets are kept by name, type and key names only, the
 //! `last-applied-configuration` annotation (which can hold a Secret's data) is dropped from every
 //! object, and environment variable values in pod specs are dropped (names and references stay).
+//!
+//! Pods are most of a large cluster and each says little an upgrade needs, so a Pod is kept as
+//! [`POD_FIELDS`] says: what it runs, what injected it, what it mounts, and whether it is ready.
 
 use std::collections::BTreeSet;
 
@@ -145,8 +148,47 @@ async fn webhook_endpoints(
     Ok(out)
 }
 
+/// The fields of a Pod a snapshot keeps, as (object path, fields kept there); everything else is
+/// dropped. Containers keep `name`, `image`, `args` (gateways run `proxy router`) and `ports` (named
+/// Service targetPorts resolve through them); volumes keep their name and `secret` (which secrets a
+/// pod mounts).
+pub const POD_FIELDS: [(&str, &[&str]); 8] = [
+    ("", &["apiVersion", "kind", "metadata", "spec", "status"]),
+    ("/metadata", &["name", "namespace", "labels", "annotations", "ownerReferences", "creationTimestamp"]),
+    ("/spec", &["serviceAccountName", "nodeName", "containers", "initContainers", "volumes"]),
+    ("/spec/containers/*", &["name", "image", "args", "ports"]),
+    ("/spec/initContainers/*", &["name", "image"]),
+    ("/spec/volumes/*", &["name", "secret"]),
+    ("/status", &["phase", "conditions", "containerStatuses"]),
+    ("/status/containerStatuses/*", &["name", "image", "ready", "restartCount", "state"]),
+];
+
+/// Keeps only [`POD_FIELDS`] of a pod.
+fn slim_pod(pod: &mut Value) {
+    for (path, keep) in POD_FIELDS {
+        let (parent, each) = match path.strip_suffix("/*") {
+            Some(list) => (list, true),
+            None => (path, false),
+        };
+        let Some(target) = pod.pointer_mut(parent) else { continue };
+        let maps: Vec<&mut Value> = if each {
+            target.as_array_mut().map(|items| items.iter_mut().collect()).unwrap_or_default()
+        } else {
+            vec![target]
+        };
+        for map in maps.into_iter().filter_map(Value::as_object_mut) {
+            map.retain(|key, _| keep.contains(&key.as_str()));
+        }
+    }
+    if let Some(conditions) = pod.pointer_mut("/status/conditions").and_then(Value::as_array_mut) {
+        for condition in conditions.iter_mut().filter_map(Value::as_object_mut) {
+            condition.retain(|key, _| key == "type" || key == "status");
+        }
+    }
+}
+
 /// Removes what a snapshot must never hold (secret values) and what it does not need
-/// (managedFields).
+/// (managedFields, most of a Pod).
 pub fn sanitize(object: &mut Value) {
     let kind = object.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
     let Some(map) = object.as_object_mut() else { return };
@@ -158,7 +200,7 @@ pub fn sanitize(object: &mut Value) {
     }
     match kind.as_str() {
         "Secret" => redact_secret(map),
-        "Pod" => strip_env_values(map.get_mut("spec")),
+        "Pod" => slim_pod(object),
         "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
             strip_env_values(
                 map.get_mut("spec").and_then(|s| s.get_mut("template")).and_then(|t| t.get_mut("spec")),
@@ -246,6 +288,47 @@ mod tests {
         assert_eq!(
             env,
             &json!([{"name": "PASSWORD"}, {"name": "FROM", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}])
+        );
+    }
+
+    #[test]
+    fn pods_keep_what_an_upgrade_reads() {
+        let mut pod = json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": "a", "generateName": "p-", "uid": "u", "resourceVersion": "9",
+                "labels": {"app": "p"}, "annotations": {"sidecar.istio.io/status": "{}"},
+                "ownerReferences": [{"kind": "ReplicaSet", "name": "p-1"}], "creationTimestamp": "2026-01-01T00:00:00Z"},
+            "spec": {
+                "serviceAccountName": "sa", "nodeName": "n", "dnsPolicy": "ClusterFirst", "tolerations": [{"key": "k"}],
+                "initContainers": [{"name": "istio-init", "image": "proxyv2:1.5.10", "args": ["-p", "15001"], "securityContext": {}}],
+                "containers": [{"name": "istio-proxy", "image": "proxyv2:1.5.10", "args": ["proxy", "router"],
+                    "ports": [{"containerPort": 15090, "name": "http-envoy-prom"}],
+                    "env": [{"name": "PASSWORD", "value": "hunter2"}], "resources": {}, "volumeMounts": [{"name": "certs"}]}],
+                "volumes": [{"name": "certs", "secret": {"secretName": "istio.default"}}, {"name": "token", "projected": {"sources": []}}]
+            },
+            "status": {"phase": "Running", "podIP": "10.0.0.1", "startTime": "t",
+                "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": "t"}],
+                "containerStatuses": [{"name": "istio-proxy", "image": "proxyv2:1.5.10", "imageID": "x", "ready": true,
+                    "restartCount": 2, "started": true, "state": {"running": {"startedAt": "t"}}}]}
+        });
+        sanitize(&mut pod);
+        assert_eq!(
+            pod,
+            json!({
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": "p", "namespace": "a", "labels": {"app": "p"}, "annotations": {"sidecar.istio.io/status": "{}"},
+                    "ownerReferences": [{"kind": "ReplicaSet", "name": "p-1"}], "creationTimestamp": "2026-01-01T00:00:00Z"},
+                "spec": {
+                    "serviceAccountName": "sa", "nodeName": "n",
+                    "initContainers": [{"name": "istio-init", "image": "proxyv2:1.5.10"}],
+                    "containers": [{"name": "istio-proxy", "image": "proxyv2:1.5.10", "args": ["proxy", "router"],
+                        "ports": [{"containerPort": 15090, "name": "http-envoy-prom"}]}],
+                    "volumes": [{"name": "certs", "secret": {"secretName": "istio.default"}}, {"name": "token"}]
+                },
+                "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
+                    "containerStatuses": [{"name": "istio-proxy", "image": "proxyv2:1.5.10", "ready": true,
+                        "restartCount": 2, "state": {"running": {"startedAt": "t"}}}]}
+            })
         );
     }
 }

@@ -5,12 +5,14 @@
 //! engineers are usually sent.
 //!
 //! Layout: `snapshot.yaml` (format version, Kubernetes version, collection time, tool version, the
-//! Istio kinds the cluster served) and `objects/<group>.<Kind>.yaml`, each a `v1 List`. Entries are
+//! Istio kinds the cluster served) and `objects/<group>.<Kind>.jsonl`, one object per line (format 2;
+//! format 1 had `objects/<group>.<Kind>.yaml`, each a `v1 List`, and is still read). Entries are
 //! written in sorted order with fixed timestamps, so the same objects give the same bytes.
 //!
-//! A large cluster's `core.Pod.yaml` runs to hundreds of megabytes, and YAML parsing is most of the
-//! time reading takes, so files are parsed on all cores, and a `List` in the layout the writer uses
-//! is cut at its items into pieces parsed side by side.
+//! Object files are JSON Lines because a large cluster's pods run to a hundred megabytes and YAML
+//! parses about ten times slower than JSON (docs/decisions/0002-snapshot-json-lines.md). Files are
+//! parsed on all cores: JSON Lines in pieces of whole lines, and a YAML `List` in the layout format 1
+//! used is cut at its items.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -22,8 +24,11 @@ use serde_json::{Value, json};
 use crate::cluster::Resource;
 use crate::yaml;
 
-/// The snapshot format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The snapshot format this build writes.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The formats this build reads: 1 (YAML object lists) and 2 (JSON Lines object files).
+const READABLE_FORMATS: std::ops::RangeInclusive<u32> = 1..=FORMAT_VERSION;
 
 /// About a snapshot.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,8 +73,8 @@ pub enum SnapshotError {
         #[source]
         source: std::io::Error,
     },
-    /// A document is not valid YAML.
-    #[error("{path} is not valid YAML: {message}")]
+    /// A document is not valid YAML (or a JSON Lines file not valid JSON).
+    #[error("{path} is not valid {}: {message}", if path.ends_with(".jsonl") { "JSON" } else { "YAML" })]
     Yaml {
         /// The file (or archive member).
         path: String,
@@ -77,7 +82,9 @@ pub enum SnapshotError {
         message: String,
     },
     /// The snapshot was written by an incompatible format version.
-    #[error("{path} uses snapshot format {found}; this sailplan reads format {FORMAT_VERSION}")]
+    #[error(
+        "{path} uses snapshot format {found}; this sailplan reads formats 1 to {FORMAT_VERSION}: use the sailplan release that wrote it, or collect the snapshot again"
+    )]
     Format {
         /// The snapshot.
         path: PathBuf,
@@ -124,11 +131,14 @@ impl Snapshot {
         for object in &self.objects {
             let (group, kind, _, _) = sort_key(object);
             let group = if group.is_empty() { "core" } else { group };
-            groups.entry(format!("objects/{group}.{kind}.yaml")).or_default().push(object);
+            groups.entry(format!("objects/{group}.{kind}.jsonl")).or_default().push(object);
         }
         for (path, items) in groups {
-            let list = json!({"apiVersion": "v1", "kind": "List", "items": items});
-            let text = emit(&path, &list)?;
+            let mut text = String::new();
+            for item in items {
+                text.push_str(&item.to_string());
+                text.push('\n');
+            }
             files.insert(path, text);
         }
         Ok(files)
@@ -199,25 +209,14 @@ impl Snapshot {
         }
         let mut info = SnapshotInfo { format_version: FORMAT_VERSION, ..SnapshotInfo::default() };
         let mut objects = Vec::new();
-        let pieces: Vec<(&String, &str)> = files
+        let pieces: Vec<(&String, Piece<'_>)> = files
             .iter()
-            .flat_map(|(name, text)| list_pieces(text).into_iter().map(move |piece| (name, piece)))
+            .flat_map(|(name, text)| pieces(name, text).into_iter().map(move |p| (name, p)))
             .collect();
         let parsed = crate::parallel::map(
             &pieces,
-            |(_, piece)| piece.len(),
-            |(name, piece)| {
-                // A piece's error would give lines within the piece: the whole file is parsed again for
-                // a message with the file's own line numbers.
-                yaml::parse_documents(piece).map_err(|_| {
-                    let error = yaml::parse_documents(&files[*name]).err();
-                    SnapshotError::Yaml {
-                        path: (*name).clone(),
-                        message: error
-                            .map_or_else(|| "cannot parse".to_string(), |e| e.in_source(name).to_string()),
-                    }
-                })
-            },
+            |(_, piece)| piece.text.len(),
+            |(name, piece)| piece.parse(name, &files[*name]),
         )?;
         for ((name, _), documents) in pieces.iter().zip(parsed) {
             let name = *name;
@@ -227,7 +226,7 @@ impl Snapshot {
                 {
                     info = serde_json::from_value(document)
                         .map_err(|e| SnapshotError::Yaml { path: name.clone(), message: e.to_string() })?;
-                    if info.format_version != FORMAT_VERSION {
+                    if !READABLE_FORMATS.contains(&info.format_version) {
                         return Err(SnapshotError::Format {
                             path: path.to_path_buf(),
                             found: info.format_version,
@@ -242,16 +241,92 @@ impl Snapshot {
     }
 }
 
-/// The header [`Snapshot::write`] gives every object file; the items follow at column 0.
+/// The header format 1 gave every object file; the items follow at column 0.
 const LIST_HEADER: &str = "apiVersion: v1\nkind: List\nitems:\n";
 
 /// Pieces of about this many bytes are parsed side by side (tiny in unit tests, so that small
 /// snapshots are cut too).
 const PIECE_BYTES: usize = if cfg!(test) { 2 << 10 } else { 4 << 20 };
 
-/// A file cut into pieces that parse independently: a `List` as the writer lays it out (its header,
-/// then items each starting with `- ` at column 0, nothing else at column 0 but comments) is cut
-/// before items into plain YAML sequences; anything else is one piece.
+/// A part of a file that parses on its own.
+struct Piece<'a> {
+    text: &'a str,
+    syntax: Syntax,
+}
+
+/// How a piece is written.
+enum Syntax {
+    Yaml,
+    /// One JSON document (`kubectl get -o json`).
+    Json,
+    /// JSON Lines, starting at this line of the file (1-based).
+    JsonLines(usize),
+}
+
+impl Piece<'_> {
+    /// The documents of the piece. A YAML piece's error would give lines within the piece, so the
+    /// whole file is parsed again for a message with the file's own line numbers.
+    fn parse(&self, name: &str, whole: &str) -> Result<Vec<Value>, SnapshotError> {
+        let json_error = |line: usize, e: serde_json::Error| SnapshotError::Yaml {
+            path: name.to_string(),
+            message: format!("{name}:{line}:{}: {e}", e.column()),
+        };
+        let first_line = match self.syntax {
+            Syntax::JsonLines(first_line) => first_line,
+            Syntax::Json => {
+                return serde_json::from_str(self.text).map(|d| vec![d]).map_err(|e| json_error(e.line(), e));
+            }
+            Syntax::Yaml => {
+                return yaml::parse_documents(self.text).map_err(|_| {
+                    let error = yaml::parse_documents(whole).err();
+                    SnapshotError::Yaml {
+                        path: name.to_string(),
+                        message: error
+                            .map_or_else(|| "cannot parse".to_string(), |e| e.in_source(name).to_string()),
+                    }
+                });
+            }
+        };
+        let mut documents = Vec::new();
+        for (offset, line) in self.text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let document = serde_json::from_str(line).map_err(|e| json_error(first_line + offset, e))?;
+            documents.push(document);
+        }
+        Ok(documents)
+    }
+}
+
+/// A file cut into pieces that parse independently: JSON Lines at line ends; a JSON file whole; a
+/// YAML `List` as
+/// format 1 laid it out (its header, then items each starting with `- ` at column 0, nothing else at
+/// column 0 but comments) before items into plain YAML sequences; anything else is one piece.
+fn pieces<'a>(name: &str, text: &'a str) -> Vec<Piece<'a>> {
+    if name.ends_with(".jsonl") {
+        let mut out = Vec::new();
+        let mut rest = text;
+        let mut line = 1;
+        while !rest.is_empty() {
+            let cut = match rest.get(PIECE_BYTES..).and_then(|tail| tail.find('\n')) {
+                Some(at) => PIECE_BYTES + at + 1,
+                None => rest.len(),
+            };
+            let (piece, tail) = rest.split_at(cut);
+            out.push(Piece { text: piece, syntax: Syntax::JsonLines(line) });
+            line += piece.matches('\n').count();
+            rest = tail;
+        }
+        return out;
+    }
+    if name.ends_with(".json") {
+        return vec![Piece { text, syntax: Syntax::Json }];
+    }
+    list_pieces(text).into_iter().map(|text| Piece { text, syntax: Syntax::Yaml }).collect()
+}
+
+/// A format 1 `List` cut before its items (see [`pieces`]).
 fn list_pieces(text: &str) -> Vec<&str> {
     let Some(body) = text.strip_prefix(LIST_HEADER) else { return vec![text] };
     let laid_out = body.starts_with("- ")
@@ -317,7 +392,7 @@ fn collect_dir(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) -> s
         let path = entry?.path();
         if path.is_dir() {
             collect_dir(root, &path, out)?;
-        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml" || e == "jsonl" || e == "json") {
             let relative = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
             out.insert(relative, std::fs::read_to_string(&path)?);
         }
@@ -358,7 +433,7 @@ mod tests {
         assert_eq!(std::fs::read(&archive).unwrap(), std::fs::read(&again).unwrap(), "deterministic bytes");
         let folder = dir.path().join("snap");
         sample().write(&folder).unwrap();
-        assert!(folder.join("objects/core.Namespace.yaml").is_file());
+        assert!(folder.join("objects/core.Namespace.jsonl").is_file());
         assert_eq!(Snapshot::read(&folder).unwrap(), sample());
     }
 
@@ -378,22 +453,49 @@ mod tests {
         assert_eq!(snapshot.info.kubernetes_version, None);
     }
 
-    #[test]
-    fn large_lists_are_parsed_in_pieces_with_the_same_result() {
-        let objects: Vec<Value> = (0..300)
+    fn config_maps(count: usize) -> Snapshot {
+        let objects: Vec<Value> = (0..count)
             .map(|i| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("c{i:03}"), "namespace": "a"},
                             "data": {"script": format!("line one\n- line {i} looks like an item\n")}}))
             .collect();
-        let snapshot = Snapshot::new(
-            SnapshotInfo { format_version: FORMAT_VERSION, ..SnapshotInfo::default() },
-            objects,
-        );
+        Snapshot::new(SnapshotInfo { format_version: FORMAT_VERSION, ..SnapshotInfo::default() }, objects)
+    }
+
+    #[test]
+    fn large_json_lines_files_are_parsed_in_pieces_with_the_same_result() {
+        let snapshot = config_maps(300);
         let dir = tempfile::tempdir().unwrap();
         snapshot.write(dir.path()).unwrap();
-        let text = std::fs::read_to_string(dir.path().join("objects/core.ConfigMap.yaml")).unwrap();
+        let file = dir.path().join("objects/core.ConfigMap.jsonl");
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(text.lines().count(), 300, "one object per line");
+        let cut = pieces("core.ConfigMap.jsonl", &text);
+        assert!(cut.len() > 5, "cut into pieces");
+        assert_eq!(cut.iter().map(|p| p.text).collect::<String>(), text);
+        assert_eq!(Snapshot::read(dir.path()).unwrap(), snapshot);
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines[250] = "{\"apiVersion\": \"v1\", \"kind\": [\"ConfigMap\"";
+        std::fs::write(&file, lines.join("\n")).unwrap();
+        let message = Snapshot::read(dir.path()).unwrap_err().to_string();
+        assert!(message.contains("core.ConfigMap.jsonl:251:"), "{message}");
+        assert!(message.contains("is not valid JSON"), "{message}");
+    }
+
+    #[test]
+    fn format_1_yaml_lists_are_read_in_pieces_with_the_same_result() {
+        let snapshot = config_maps(300);
+        let dir = tempfile::tempdir().unwrap();
+        let info = "apiVersion: sailplan.dev/v1alpha1\nkind: Snapshot\nformatVersion: 1\n";
+        std::fs::write(dir.path().join("snapshot.yaml"), info).unwrap();
+        std::fs::create_dir(dir.path().join("objects")).unwrap();
+        let list = json!({"apiVersion": "v1", "kind": "List", "items": snapshot.objects});
+        let text = yaml::to_string(&list).unwrap();
+        std::fs::write(dir.path().join("objects/core.ConfigMap.yaml"), &text).unwrap();
         assert!(list_pieces(&text).len() > 5, "cut into pieces");
         assert_eq!(list_pieces(&text).concat(), text.strip_prefix(LIST_HEADER).unwrap());
-        assert_eq!(Snapshot::read(dir.path()).unwrap(), snapshot);
+        let read = Snapshot::read(dir.path()).unwrap();
+        assert_eq!(read.objects, snapshot.objects);
+        assert_eq!(read.info.format_version, 1);
         let other = "apiVersion: v1\nkind: List\nitems:\n- a: 1\nmetadata: {}\n".repeat(2000);
         assert_eq!(list_pieces(&other), [other.as_str()], "not the writer's layout: one piece");
         let (at, _) = text.match_indices("  kind: ConfigMap\n").nth(250).unwrap();
@@ -402,6 +504,24 @@ mod tests {
         let message = Snapshot::read(dir.path()).unwrap_err().to_string();
         let line = text[..at].lines().count() + 2;
         assert!(message.contains(&format!("core.ConfigMap.yaml:{line}:")), "{line}: {message}");
+    }
+
+    #[test]
+    fn kubectl_json_output_is_read_and_unknown_formats_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("dump.json");
+        let list = json!({"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}}]});
+        std::fs::write(&file, serde_json::to_string_pretty(&list).unwrap()).unwrap();
+        assert_eq!(Snapshot::read(&file).unwrap().objects.len(), 1);
+        let future = dir.path().join("future");
+        std::fs::create_dir(&future).unwrap();
+        std::fs::write(
+            future.join("snapshot.yaml"),
+            "apiVersion: sailplan.dev/v1alpha1\nkind: Snapshot\nformatVersion: 9\n",
+        )
+        .unwrap();
+        let message = Snapshot::read(&future).unwrap_err().to_string();
+        assert!(message.contains("format 9") && message.contains("collect the snapshot again"), "{message}");
     }
 
     #[test]

@@ -124,6 +124,11 @@ pub fn generate(spec: &SyntheticSpec) -> Result<Snapshot, SyntheticError> {
         tool_version: Some(env!("CARGO_PKG_VERSION").to_string()),
         served,
     };
+    // What `collect` would keep of these objects, so a synthetic snapshot is what collecting such a
+    // cluster gives.
+    for object in &mut generator.objects {
+        crate::collect::sanitize(object);
+    }
     Ok(Snapshot::new(info, generator.objects))
 }
 
@@ -2166,7 +2171,13 @@ mod tests {
                 let id = crate::inventory::ObjectId::of(object);
                 let group = object["apiVersion"].as_str().unwrap().rsplit_once('/').map_or("", |(g, _)| g);
                 assert!(seen.insert((group.to_string(), id.clone())), "{spec:?}: {id} twice");
-                for field in ["uid", "resourceVersion", "creationTimestamp"] {
+                // Pods are kept as `collect` keeps them: no uid or resourceVersion.
+                let fields: &[&str] = if id.kind == "Pod" {
+                    &["creationTimestamp"]
+                } else {
+                    &["uid", "resourceVersion", "creationTimestamp"]
+                };
+                for field in fields {
                     assert!(object["metadata"][field].is_string(), "{id} has no {field}");
                 }
                 if id.kind == "Secret" {

@@ -94,7 +94,8 @@ fn the_corpus_goes_through_every_migration_without_a_panic() {
     for file in files {
         let Ok(snapshot) = sailplan::snapshot::Snapshot::read(&file) else { continue };
         for migration in &migrations {
-            let input = sailplan::migrate::Input::new(&snapshot.objects, target.clone());
+            let objects: Vec<&Value> = snapshot.objects.iter().collect();
+            let input = sailplan::migrate::Input::new(&objects, target.clone());
             let changes = migration.transform.run(&input);
             let finalized = migration.transform.finalize(&input);
             let mentioned = |object: &Value| {
@@ -171,7 +172,7 @@ fn authn_vectors_through_the_cli_match_the_library() {
         std::fs::write(&file, sailplan::yaml::to_string(&Value::Array(input.clone())).unwrap()).unwrap();
         let library = sailplan::migrate::Transform::run(
             &sailplan::migrate::authn::MeshPolicyToPeerAuthentication,
-            &sailplan::migrate::Input::new(&input, target.clone()),
+            &sailplan::migrate::Input::new(&input.iter().collect::<Vec<_>>(), target.clone()),
         );
         let json = sailplan()
             .args(["migrate", "run", "meshpolicy-to-peerauthentication", "-f", file.to_str().unwrap()])
@@ -243,7 +244,7 @@ fn authn_matches_the_official_converter_on_its_fixtures() {
             sailplan::snapshot::Snapshot::read(&dir.join(format!("{name}-output.yaml"))).unwrap().objects;
         let changes = sailplan::migrate::Transform::run(
             &sailplan::migrate::authn::MeshPolicyToPeerAuthentication,
-            &sailplan::migrate::Input::new(&input, semver::Version::new(1, 6, 14)),
+            &sailplan::migrate::Input::new(&input.iter().collect::<Vec<_>>(), semver::Version::new(1, 6, 14)),
         );
         let (ours, theirs) = (normalise(&changes.create), normalise(&expected));
         assert_eq!(ours.len(), theirs.len(), "{name}");

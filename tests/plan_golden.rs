@@ -9,11 +9,17 @@
 use std::path::Path;
 
 use sailplan::catalog::Strategy;
+use sailplan::inventory::Inventory;
 use sailplan::plan::model::{Action, DataPlanePolicy, Plan, StepPhase};
-use sailplan::plan::{PlanRequest, plan};
+use sailplan::plan::{PlanError, PlanRequest};
 use sailplan::snapshot::Snapshot;
 use sailplan::synthetic::{SyntheticSpec, generate};
 use serde_json::{Value, json};
+
+/// Plans from a snapshot, as `sailplan plan --snapshot` does.
+fn plan(snapshot: &Snapshot, request: &PlanRequest) -> Result<Plan, PlanError> {
+    sailplan::plan::plan(&Inventory::from_snapshot(snapshot), request)
+}
 
 fn request(to: &str, strategy: Option<Strategy>) -> PlanRequest {
     PlanRequest {

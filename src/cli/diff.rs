@@ -102,13 +102,16 @@ pub fn run(args: &DiffArgs) -> anyhow::Result<ExitCode> {
                 &args.flags.cluster,
                 &args.flags.istio_namespace,
             )?;
-            (plan, snapshot)
+            (plan, snapshot.objects)
         }
-        None => args.flags.make()?,
+        None => {
+            let (plan, inventory) = args.flags.make()?;
+            (plan, inventory.into_objects())
+        }
     };
     let (applied, deleted) = plan_objects(&plan);
     let options = DiffOptions { sanitized: true, whole_objects: args.show_whole };
-    let changes = diff::compare(&applied, &observed.objects, &deleted, &options)?;
+    let changes = diff::compare(&applied, &observed, &deleted, &options)?;
     let summary = Summary::of(&changes);
     match args.output {
         OutputFormat::Json | OutputFormat::Yaml => {

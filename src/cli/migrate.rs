@@ -129,6 +129,7 @@ pub fn run(command: &MigrateCommand) -> anyhow::Result<ExitCode> {
                     crate::collect::sanitize(object);
                 }
             }
+            let objects: Vec<&Value> = objects.iter().collect();
             let input = Input { objects: &objects, target, options: options.options() };
             let changes =
                 if *finalize { found.transform.finalize(&input) } else { found.transform.run(&input) };

@@ -10,6 +10,7 @@ use super::migrate::MigrationFlags;
 use super::output::write_stdout;
 use super::{ClusterFlags, OutputFormat, ValueFlags, WithHint};
 use crate::catalog::Strategy;
+use crate::inventory::Inventory;
 use crate::plan::model::{DataPlanePolicy, Plan};
 use crate::plan::{PlanRequest, plan, summary};
 
@@ -74,8 +75,8 @@ pub struct PlanArgs {
 }
 
 impl PlanFlags {
-    /// Observes and plans.
-    pub fn make(&self) -> anyhow::Result<(Plan, crate::snapshot::Snapshot)> {
+    /// Observes and plans; returns the plan and what was observed.
+    pub fn make(&self) -> anyhow::Result<(Plan, Inventory)> {
         let to = self
             .to
             .clone()
@@ -101,9 +102,10 @@ impl PlanFlags {
             observed_from: observed_from.to_string(),
             charts_dir: None,
         };
-        let plan = plan(&snapshot, &request)
+        let inventory = Inventory::from(snapshot);
+        let plan = plan(&inventory, &request)
             .hint("check the target with `sailplan version list` and the mesh with `sailplan check`")?;
-        Ok((plan, snapshot))
+        Ok((plan, inventory))
     }
 }
 

@@ -376,6 +376,11 @@ impl Inventory {
         &self.objects
     }
 
+    /// The observed objects, giving up the views.
+    pub fn into_objects(self) -> Vec<Value> {
+        self.objects
+    }
+
     /// Observed objects of a kind.
     pub fn of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
         self.by_kind.get(kind).into_iter().flatten().map(|&position| &self.objects[position])

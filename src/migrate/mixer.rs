@@ -232,8 +232,8 @@ fn resolve<'v>(
 }
 
 impl<'a> Config<'a> {
-    fn new(objects: &'a [Value]) -> Config<'a> {
-        let mut all: Vec<&Value> = objects.iter().filter(|o| is_config(o)).collect();
+    fn new(objects: &'a [&'a Value]) -> Config<'a> {
+        let mut all: Vec<&Value> = objects.iter().copied().filter(|o| is_config(o)).collect();
         all.sort_by_key(|o| ObjectId::of(o));
         let mut config = Config {
             handlers: Vec::new(),
@@ -327,7 +327,7 @@ impl<'a> Config<'a> {
 
 /// Whether the mesh has Mixer policy: the istio-policy Deployment, a policy adapter, a policy
 /// instance or a QuotaSpec.
-fn has_policy(config: &Config<'_>, objects: &[Value]) -> bool {
+fn has_policy(config: &Config<'_>, objects: &[&Value]) -> bool {
     objects.iter().any(|o| text(o, "/kind") == "Deployment" && text(o, "/metadata/name") == "istio-policy")
         || config.handlers.iter().any(|h| h.category.is_policy())
         || config.instances.iter().any(|i| POLICY_TEMPLATES.contains(&i.template.as_str()))
@@ -335,9 +335,10 @@ fn has_policy(config: &Config<'_>, objects: &[Value]) -> bool {
 }
 
 /// The mesh configuration of the control plane in the input (the `istio` ConfigMap's `mesh` key).
-fn mesh_config(objects: &[Value]) -> Value {
+fn mesh_config(objects: &[&Value]) -> Value {
     let mut maps: Vec<&Value> = objects
         .iter()
+        .copied()
         .filter(|o| text(o, "/kind") == "ConfigMap" && text(o, "/metadata/name") == "istio")
         .collect();
     maps.sort_by_key(|o| ObjectId::of(o));
@@ -413,6 +414,16 @@ fn match_text(rule: &Value) -> String {
 /// Every rule action, dispatched to what replaces its adapter.
 fn convert_rules(config: &Config<'_>, input: &Input<'_>, out: &mut Out) {
     let workloads = policy::Workloads::new(input.objects);
+    // The AuthorizationPolicies already there, by (namespace, name): a conversion must not collide.
+    let existing: BTreeSet<(&str, &str)> = input
+        .objects
+        .iter()
+        .filter(|o| o.get("kind").and_then(Value::as_str) == Some("AuthorizationPolicy"))
+        .filter_map(|o| {
+            let metadata = o.get("metadata")?;
+            Some((metadata.get("namespace")?.as_str()?, metadata.get("name")?.as_str()?))
+        })
+        .collect();
     for rule in &config.rules {
         if !rule.unresolved.is_empty() {
             out.finding(
@@ -452,7 +463,7 @@ fn convert_rules(config: &Config<'_>, input: &Input<'_>, out: &mut Out) {
                         n => format!("{}-{n}", text(rule.object, "/metadata/name")),
                     };
                     policy_actions += 1;
-                    policy::authorization(rule, handler, &instances, &name, input, &workloads, out);
+                    policy::authorization(rule, handler, &instances, &name, &existing, &workloads, out);
                 }
                 Adapter::Quota => policy::quota(config, rule, handler, &action.instances, out),
                 Adapter::PolicyBackend => policy::backend(rule, handler, out),
@@ -471,7 +482,7 @@ fn convert_rules(config: &Config<'_>, input: &Input<'_>, out: &mut Out) {
 impl Transform for MixerToTelemetryV2 {
     fn run(&self, input: &Input<'_>) -> ChangeSet {
         let config = Config::new(input.objects);
-        let mixer_running = input.objects.iter().any(|o| {
+        let mixer_running = input.objects.iter().copied().any(|o| {
             text(o, "/kind") == "Deployment" && MIXER_COMPONENTS.contains(&text(o, "/metadata/name").as_str())
         });
         if config.all.is_empty() && !mixer_running {
@@ -564,7 +575,7 @@ impl Transform for MixerToTelemetryV2 {
                 _ => false,
             }
         };
-        let mut delete: Vec<Value> = input.objects.iter().filter(|o| removed(o)).cloned().collect();
+        let mut delete: Vec<Value> = input.objects.iter().copied().filter(|o| removed(o)).cloned().collect();
         delete.sort_by_key(ObjectId::of);
         ChangeSet {
             backup: delete.clone(),

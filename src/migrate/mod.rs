@@ -96,7 +96,7 @@ pub struct Options {
 #[derive(Debug, Clone)]
 pub struct Input<'a> {
     /// The objects to convert plus context (Deployments, Services, Pods, Secrets).
-    pub objects: &'a [Value],
+    pub objects: &'a [&'a Value],
     /// The Istio version being upgraded to.
     pub target: semver::Version,
     /// The operator's choices.
@@ -105,7 +105,7 @@ pub struct Input<'a> {
 
 impl<'a> Input<'a> {
     /// An input with the default (safe) options.
-    pub fn new(objects: &'a [Value], target: semver::Version) -> Self {
+    pub fn new(objects: &'a [&'a Value], target: semver::Version) -> Self {
         Input { objects, target, options: Options::default() }
     }
 }

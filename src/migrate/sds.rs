@@ -33,9 +33,9 @@ fn finding(code: &'static str, severity: Severity, object: &Value, message: Stri
 }
 
 /// The gateway Deployment a Gateway selects (its pod template carries every selector label).
-fn workload<'a>(gateway: &Value, objects: &'a [Value]) -> Option<&'a Value> {
+fn workload<'a>(gateway: &Value, objects: &'a [&'a Value]) -> Option<&'a Value> {
     let selector = gateway.pointer("/spec/selector").and_then(Value::as_object)?;
-    objects.iter().filter(|o| text(o, "/kind") == "Deployment").find(|d| {
+    objects.iter().copied().filter(|o| text(o, "/kind") == "Deployment").find(|d| {
         let labels = d.pointer("/spec/template/metadata/labels");
         selector.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
     })
@@ -94,6 +94,7 @@ impl Transform for SdsEnablement {
         let secrets: BTreeMap<(String, String), &Value> = input
             .objects
             .iter()
+            .copied()
             .filter(|o| text(o, "/kind") == "Secret")
             .map(|s| ((text(s, "/metadata/namespace"), text(s, "/metadata/name")), s))
             .collect();
@@ -103,7 +104,7 @@ impl Transform for SdsEnablement {
         };
         // (cert, key, ca) sources -> the Secret already generated for them.
         let mut generated: BTreeMap<(Source, Source, Option<Source>), String> = BTreeMap::new();
-        for gateway in input.objects.iter().filter(|o| {
+        for gateway in input.objects.iter().copied().filter(|o| {
             text(o, "/kind") == "Gateway" && text(o, "/apiVersion").starts_with("networking.istio.io/")
         }) {
             let gateway_name = text(gateway, "/metadata/name");
@@ -325,8 +326,8 @@ impl Transform for SdsEnablement {
             if gateway_secret && file_paths_in_use {
                 continue;
             }
-            out.backup.push(secret.clone());
-            out.delete.push(secret.clone());
+            out.backup.push((*secret).clone());
+            out.delete.push((*secret).clone());
         }
         if kept_for_citadel > 0 {
             let why = if citadel {
@@ -385,7 +386,10 @@ mod tests {
     }
 
     fn run(objects: &[Value], target: &str) -> ChangeSet {
-        SdsEnablement.run(&Input::new(objects, crate::version::parse_lenient(target).unwrap()))
+        SdsEnablement.run(&Input::new(
+            &objects.iter().collect::<Vec<_>>(),
+            crate::version::parse_lenient(target).unwrap(),
+        ))
     }
 
     #[test]
@@ -461,7 +465,8 @@ mod tests {
     }
 
     fn finalize(objects: &[Value]) -> ChangeSet {
-        SdsEnablement.finalize(&Input::new(objects, semver::Version::new(1, 6, 14)))
+        SdsEnablement
+            .finalize(&Input::new(&objects.iter().collect::<Vec<_>>(), semver::Version::new(1, 6, 14)))
     }
 
     fn deleted(changes: &ChangeSet) -> Vec<String> {

@@ -56,10 +56,9 @@ fn labels(namespace: &Value) -> BTreeMap<String, String> {
 
 /// The workloads of a namespace whose pods are injected (not opted out in their template).
 fn workloads(state: &State, namespace: &str) -> Vec<ObjectRef> {
-    let mut out: Vec<ObjectRef> = state
-        .objects()
-        .filter(|o| matches!(text(o, "/kind").as_str(), "Deployment" | "StatefulSet" | "DaemonSet"))
-        .filter(|o| text(o, "/metadata/namespace") == namespace)
+    let mut out: Vec<ObjectRef> = ["Deployment", "StatefulSet", "DaemonSet"]
+        .into_iter()
+        .flat_map(|kind| state.of_kind("apps", kind, Some(namespace)))
         .filter(|o| {
             let opt_out = |p: &str| o.pointer(p).and_then(Value::as_str) == Some("false");
             !opt_out("/spec/template/metadata/annotations/sidecar.istio.io~1inject")
@@ -96,8 +95,7 @@ pub fn batches(
         .map(|p| p.pod.namespace.clone())
         .collect();
     let mut namespaces: Vec<(String, BTreeMap<String, String>)> = state
-        .objects()
-        .filter(|o| text(o, "/kind") == "Namespace")
+        .of_kind("", "Namespace", Some(""))
         .map(|o| (text(o, "/metadata/name"), labels(o)))
         .filter(|(name, _)| !SYSTEM_NAMESPACES.contains(&name.as_str()))
         .collect();
@@ -152,11 +150,7 @@ pub fn batches(
                         set: m.set.clone(),
                         remove: m.remove.clone(),
                     });
-                    let before = state
-                        .objects()
-                        .find(|o| text(o, "/kind") == "Namespace" && text(o, "/metadata/name") == m.namespace)
-                        .map(labels)
-                        .unwrap_or_default();
+                    let before = state.get("", "Namespace", "", &m.namespace).map(labels).unwrap_or_default();
                     undo.push(Action::Relabel {
                         namespace: m.namespace.clone(),
                         set: m

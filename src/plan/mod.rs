@@ -29,9 +29,8 @@ use self::state::State;
 use crate::analyze::{self, Finding, Severity};
 use crate::catalog::{self, Catalog, Strategy};
 use crate::inventory::{Inventory, LEGACY_COMPONENTS, MIXER_COMPONENTS, text};
-use crate::migrate::{self, Input, Phase};
+use crate::migrate::{self, ChangeSet, Input, Phase};
 use crate::render::{self, MeshRequest, RenderedMesh};
-use crate::snapshot::Snapshot;
 use crate::values::ValueOptions;
 
 /// What to plan.
@@ -174,11 +173,11 @@ struct Planner<'r> {
     migrations: Vec<migrate::Migration>,
     /// Migrations already planned (each runs once, at the first hop its window allows).
     done: Vec<String>,
-    state: State,
+    state: State<'r>,
     steps: Vec<Step>,
     findings: Vec<PlanFinding>,
     /// Namespaces as observed, for the data-plane moves.
-    inventory: Inventory,
+    inventory: &'r Inventory,
 }
 
 impl Planner<'_> {
@@ -267,15 +266,16 @@ impl Planner<'_> {
             })
             .map(|m| (m.info.id.clone(), m.info.title.clone(), m.transform))
             .collect();
-        // Every eligible migration reads the state as the hop found it (one copy, and none when no
-        // migration is due).
-        let objects: Vec<Value> =
-            if eligible.is_empty() { Vec::new() } else { self.state.objects().cloned().collect() };
-        for (id, title, transform) in eligible {
-            self.done.push(id.clone());
+        // Every eligible migration reads the state as the hop found it.
+        let changes: Vec<ChangeSet> = {
+            let objects: Vec<&Value> =
+                if eligible.is_empty() { Vec::new() } else { self.state.objects().collect() };
             let input =
                 Input { objects: &objects, target: to.clone(), options: self.request.migration_options };
-            let changes = transform.run(&input);
+            eligible.iter().map(|(_, _, transform)| transform.run(&input)).collect()
+        };
+        for ((id, title, _), changes) in eligible.into_iter().zip(changes) {
+            self.done.push(id.clone());
             let needs_human: Vec<String> = changes
                 .findings
                 .iter()
@@ -331,12 +331,14 @@ impl Planner<'_> {
             .filter(|m| ids.contains(&m.info.id) && !m.info.finalize.is_empty())
             .map(|m| (m.info.id.clone(), m.transform))
             .collect();
-        let objects: Vec<Value> =
-            if transforms.is_empty() { Vec::new() } else { self.state.objects().cloned().collect() };
-        for (id, transform) in transforms {
+        let changes: Vec<ChangeSet> = {
+            let objects: Vec<&Value> =
+                if transforms.is_empty() { Vec::new() } else { self.state.objects().collect() };
             let input =
                 Input { objects: &objects, target: to.clone(), options: self.request.migration_options };
-            let changes = transform.finalize(&input);
+            transforms.iter().map(|(_, transform)| transform.finalize(&input)).collect()
+        };
+        for ((id, _), changes) in transforms.into_iter().zip(changes) {
             let deleted: Vec<ObjectRef> = changes.delete.iter().filter_map(ObjectRef::of).collect();
             if deleted.is_empty() {
                 continue;
@@ -468,13 +470,13 @@ pub fn check_current(plan: &Plan, observed: &[Value]) -> Result<(), Stale> {
     }
 }
 
-/// Makes a plan.
-pub fn plan(snapshot: &Snapshot, request: &PlanRequest) -> Result<Plan, PlanError> {
+/// Makes a plan from what was observed (`Inventory::from(snapshot)`); the planner borrows the
+/// observed objects and copies only what it changes.
+pub fn plan(inventory: &Inventory, request: &PlanRequest) -> Result<Plan, PlanError> {
     let catalog = Catalog::embedded()?;
     let target = catalog.resolve_renderable(&request.to)?.version;
-    let inventory = Inventory::from_snapshot(snapshot);
-    let control_planes = installed(&inventory)?;
-    let fingerprint = fingerprint::of(&snapshot.objects);
+    let control_planes = installed(inventory)?;
+    let fingerprint = fingerprint::of(inventory.objects());
     let user_values = request.values.merge()?;
 
     let mut planner = Planner {
@@ -482,12 +484,12 @@ pub fn plan(snapshot: &Snapshot, request: &PlanRequest) -> Result<Plan, PlanErro
         catalog,
         migrations: migrate::all()?,
         done: Vec::new(),
-        state: State::new(&snapshot.objects),
+        state: State::new(inventory.objects()),
         steps: Vec::new(),
         findings: Vec::new(),
         inventory,
     };
-    let checked = analyze::check(&planner.inventory, catalog, Some(&target));
+    let checked = analyze::check(planner.inventory, catalog, Some(&target));
     planner.findings.extend(checked.iter().map(|f| finding_of(f, "check")));
 
     // Hops.
@@ -731,7 +733,7 @@ pub fn plan(snapshot: &Snapshot, request: &PlanRequest) -> Result<Plan, PlanErro
             old_revisions: &old_revisions,
             moved_tags: &moved_tags,
         };
-        for batch in dataplane::batches(&planner.inventory, &planner.state, &request.data_plane, &destination)
+        for batch in dataplane::batches(planner.inventory, &planner.state, &request.data_plane, &destination)
         {
             planner.push(
                 number,
@@ -891,7 +893,7 @@ pub fn plan(snapshot: &Snapshot, request: &PlanRequest) -> Result<Plan, PlanErro
     }
 
     let source = Source {
-        kubernetes: snapshot.info.kubernetes_version.clone(),
+        kubernetes: inventory.kubernetes_version.as_ref().map(ToString::to_string),
         control_planes: control_planes
             .iter()
             .map(|c| SourceControlPlane { revision: c.revision.clone(), version: c.version.to_string() })

@@ -2,6 +2,7 @@
 //! Later steps need it: an object is backed up (and restored on undo) only if it exists by then, is
 //! deleted on undo only if the step created it, and a second hop starts from what the first one left.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde_json::Value;
@@ -25,16 +26,17 @@ fn key_of_ref(reference: &ObjectRef) -> Key {
     key(&reference.api_version, &reference.kind, reference.namespace.as_deref(), &reference.name)
 }
 
-/// Objects by identity.
+/// Objects by identity: the observed objects borrowed, and copies only of what the plan changes
+/// (a large cluster's objects are not copied to plan it).
 #[derive(Debug, Clone, Default)]
-pub struct State {
-    objects: BTreeMap<Key, Value>,
+pub struct State<'a> {
+    objects: BTreeMap<Key, Cow<'a, Value>>,
 }
 
-impl State {
+impl<'a> State<'a> {
     /// The state holding `objects`.
-    pub fn new(objects: &[Value]) -> State {
-        State { objects: objects.iter().filter_map(|o| Some((key_of(o)?, o.clone()))).collect() }
+    pub fn new(objects: &'a [Value]) -> State<'a> {
+        State { objects: objects.iter().filter_map(|o| Some((key_of(o)?, Cow::Borrowed(o)))).collect() }
     }
 
     /// Whether the object exists.
@@ -49,7 +51,32 @@ impl State {
 
     /// Every object.
     pub fn objects(&self) -> impl Iterator<Item = &Value> {
-        self.objects.values()
+        self.objects.values().map(AsRef::as_ref)
+    }
+
+    /// The object of `kind` in API `group` ("" for core) named `name` in `namespace` ("" when
+    /// cluster-scoped).
+    pub fn get(&self, group: &str, kind: &str, namespace: &str, name: &str) -> Option<&Value> {
+        self.objects
+            .get(&(group.to_string(), kind.to_string(), namespace.to_string(), name.to_string()))
+            .map(AsRef::as_ref)
+    }
+
+    /// The objects of `kind` in API `group` in `namespace` ("" for cluster-scoped kinds, `None` for
+    /// every namespace), found through the index rather than by scanning every object.
+    pub fn of_kind<'s>(
+        &'s self,
+        group: &'s str,
+        kind: &'s str,
+        namespace: Option<&'s str>,
+    ) -> impl Iterator<Item = &'s Value> + 's {
+        let start = (group.to_string(), kind.to_string(), namespace.unwrap_or("").to_string(), String::new());
+        self.objects
+            .range(start..)
+            .take_while(move |((g, k, ns, _), _)| {
+                g == group && k == kind && namespace.is_none_or(|wanted| ns == wanted)
+            })
+            .map(|(_, object)| object.as_ref())
     }
 
     /// Replays a step's actions.
@@ -59,7 +86,7 @@ impl State {
                 Action::Apply { objects, .. } => {
                     for object in objects {
                         if let Some(k) = key_of(object) {
-                            self.objects.insert(k, object.clone());
+                            self.objects.insert(k, Cow::Owned(object.clone()));
                         }
                     }
                 }
@@ -71,7 +98,7 @@ impl State {
                 Action::Relabel { namespace, set, remove } => {
                     let k = key("v1", "Namespace", None, namespace);
                     if let Some(labels) = self.objects.get_mut(&k).and_then(|ns| {
-                        let metadata = ns.get_mut("metadata")?.as_object_mut()?;
+                        let metadata = ns.to_mut().get_mut("metadata")?.as_object_mut()?;
                         Some(metadata.entry("labels").or_insert_with(|| Value::Object(Default::default())))
                     }) && let Some(labels) = labels.as_object_mut()
                     {
@@ -85,7 +112,7 @@ impl State {
                 }
                 Action::MoveTag { webhook, .. } => {
                     if let Some(k) = key_of(webhook) {
-                        self.objects.insert(k, webhook.clone());
+                        self.objects.insert(k, Cow::Owned(webhook.clone()));
                     }
                 }
                 Action::Backup { .. } | Action::Restore { .. } | Action::Restart { .. } => {}

@@ -93,7 +93,7 @@ fn is_alpha(object: &Value, kind: &str) -> bool {
 }
 
 /// The mesh's root namespace, from the `istio` mesh ConfigMap (default `istio-system`).
-fn root_namespace(objects: &[Value]) -> String {
+fn root_namespace(objects: &[&Value]) -> String {
     objects
         .iter()
         .filter(|o| text(o, "/kind") == "ConfigMap" && text(o, "/metadata/name") == "istio")
@@ -317,7 +317,7 @@ fn generated(kind: &str, namespace: &str, name: &str, source: &str, spec: Map<St
 
 /// Whether v1alpha1 RBAC (ClusterRbacConfig or RbacConfig) protects any of the services; an
 /// AuthorizationPolicy on their workloads would silently switch it off (spec 1.5).
-fn rbac_covers(objects: &[Value], namespace: &str, services: &[String]) -> bool {
+fn rbac_covers(objects: &[&Value], namespace: &str, services: &[String]) -> bool {
     let listed = |list: &Value| {
         let namespaces = list.get("namespaces").and_then(Value::as_array);
         let in_namespaces = namespaces.into_iter().flatten().any(|n| n.as_str() == Some(namespace));
@@ -372,7 +372,8 @@ struct Converter<'a, 'i> {
 impl<'a, 'i> Converter<'a, 'i> {
     /// A. The policies the runtime actually used, oldest first, with their scope.
     fn normalise(&mut self) -> Vec<(&'a Value, Level)> {
-        let mut policies: Vec<&Value> = self.input.objects.iter().filter(|o| is_alpha(o, "Policy")).collect();
+        let mut policies: Vec<&Value> =
+            self.input.objects.iter().copied().filter(|o| is_alpha(o, "Policy")).collect();
         policies.sort_by_key(|p| {
             (
                 text(p, "/metadata/creationTimestamp"),
@@ -381,7 +382,7 @@ impl<'a, 'i> Converter<'a, 'i> {
             )
         });
         let mut candidates: Vec<(&Value, Level)> = Vec::new();
-        for mesh in self.input.objects.iter().filter(|o| is_alpha(o, "MeshPolicy")) {
+        for mesh in self.input.objects.iter().copied().filter(|o| is_alpha(o, "MeshPolicy")) {
             if text(mesh, "/metadata/name") == "default" {
                 candidates.push((mesh, Level::Mesh));
             } else {
@@ -802,6 +803,7 @@ impl<'a, 'i> Converter<'a, 'i> {
             .input
             .objects
             .iter()
+            .copied()
             .filter(|o| text(o, "/apiVersion").starts_with("security.istio.io/"))
             .map(|o| (ObjectId::of(o), o))
             .collect();
@@ -844,7 +846,7 @@ fn convert<'a>(input: &Input<'a>) -> Conversion<'a> {
 
 /// Reports DestinationRules that send plaintext to workloads that end up STRICT (IST0113's check).
 fn destination_rule_conflicts(
-    objects: &[Value],
+    objects: &[&Value],
     context: &Context<'_>,
     root: &str,
     drafts: &[PeerDraft],
@@ -951,7 +953,7 @@ impl Transform for MeshPolicyToPeerAuthentication {
             .iter()
             .filter(|o| is_alpha(o, "Policy") || is_alpha(o, "MeshPolicy"))
             .filter(|o| !withheld.contains(&ObjectId::of(o)))
-            .cloned()
+            .map(|o| (*o).clone())
             .collect();
         let findings = conversion.findings.into_iter().filter(|f| f.severity == Severity::Error).collect();
         ChangeSet {

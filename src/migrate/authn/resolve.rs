@@ -71,10 +71,10 @@ pub fn selects(selector: &Map<String, Value>, labels: Option<&Map<String, Value>
 
 impl<'a> Context<'a> {
     /// Indexes `objects`.
-    pub fn new(objects: &'a [Value]) -> Self {
+    pub fn new(objects: &'a [&'a Value]) -> Self {
         let mut services = Vec::new();
         let mut workloads = Vec::new();
-        for object in objects {
+        for &object in objects {
             let namespace = text(object, "/metadata/namespace");
             match text(object, "/kind").as_str() {
                 "Service" if text(object, "/apiVersion") == "v1" => services.push(object),
@@ -258,7 +258,7 @@ mod tests {
 
     #[test]
     fn a_named_target_port_with_two_numbers_is_ambiguous() {
-        let objects = vec![
+        let objects = [
             json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "n"},
                    "spec": {"selector": {"app": "s"}, "ports": [{"name": "http", "port": 80, "targetPort": "web"}]}}),
             json!({"kind": "Pod", "metadata": {"name": "a", "namespace": "n", "labels": {"app": "s"}},
@@ -266,7 +266,8 @@ mod tests {
             json!({"kind": "Pod", "metadata": {"name": "b", "namespace": "n", "labels": {"app": "s"}},
                    "spec": {"containers": [{"ports": [{"name": "web", "containerPort": 9090}]}]}}),
         ];
-        let context = Context::new(&objects);
+        let refs: Vec<&Value> = objects.iter().collect();
+        let context = Context::new(&refs);
         let service = context.service("n", "s").unwrap();
         let (port, ambiguous) = context.resolve_selector(service, &json!({"number": 80}), true).unwrap();
         assert_eq!(port.workload_ports, [8080, 9090]);

@@ -28,7 +28,7 @@ fn vector(id: &str) -> Vector {
 
 fn run_with(input: &[Value], options: Options) -> ChangeSet {
     MeshPolicyToPeerAuthentication.run(&Input {
-        objects: input,
+        objects: &input.iter().collect::<Vec<_>>(),
         target: semver::Version::new(1, 6, 14),
         options,
     })
@@ -75,7 +75,8 @@ fn check(id: &str) {
     // Applying the change set and then its undo restores the input exactly; so does finalize's.
     for changes in [
         changes,
-        MeshPolicyToPeerAuthentication.finalize(&Input::new(&vector.input, semver::Version::new(1, 6, 14))),
+        MeshPolicyToPeerAuthentication
+            .finalize(&Input::new(&vector.input.iter().collect::<Vec<_>>(), semver::Version::new(1, 6, 14))),
     ] {
         let restored = changes.undo(&changes.apply(&vector.input));
         assert_eq!(sorted(restored), sorted(vector.input.clone()), "{id}: undo");
@@ -281,8 +282,8 @@ fn an_identical_existing_object_is_not_created_again_and_a_different_one_collide
 fn finalize_deletes_converted_alpha_policies_after_a_backup_and_keeps_failed_ones() {
     let mut input = vector("TV-04").input;
     input.extend(vector("TV-12").input);
-    let changes =
-        MeshPolicyToPeerAuthentication.finalize(&Input::new(&input, semver::Version::new(1, 6, 14)));
+    let changes = MeshPolicyToPeerAuthentication
+        .finalize(&Input::new(&input.iter().collect::<Vec<_>>(), semver::Version::new(1, 6, 14)));
     let deleted: Vec<String> = changes.delete.iter().map(|o| ObjectId::of(o).to_string()).collect();
     assert_eq!(deleted, ["Policy foo/default"]);
     assert_eq!(changes.backup, changes.delete);

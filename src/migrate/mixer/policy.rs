@@ -18,7 +18,6 @@ use super::{
     Adapter, CONVERTED_FROM_ANNOTATION, Config, Handler, Instance, Out, Rule, match_text, provenance,
 };
 use crate::inventory::{ObjectId, text};
-use crate::migrate::Input;
 
 /// A pod or pod template: (namespace, pod labels, service account).
 type Workload<'a> = (String, Option<&'a Map<String, Value>>, String);
@@ -29,7 +28,7 @@ pub(super) struct Workloads<'a> {
 }
 
 impl<'a> Workloads<'a> {
-    pub(super) fn new(objects: &'a [Value]) -> Workloads<'a> {
+    pub(super) fn new(objects: &'a [&'a Value]) -> Workloads<'a> {
         let mut items = Vec::new();
         for object in objects {
             let pod = match text(object, "/kind").as_str() {
@@ -375,7 +374,7 @@ pub(super) fn authorization(
     handler: &Handler<'_>,
     instances: &[&Instance<'_>],
     name: &str,
-    input: &Input<'_>,
+    existing: &BTreeSet<(&str, &str)>,
     workloads: &Workloads<'_>,
     out: &mut Out,
 ) {
@@ -515,11 +514,7 @@ pub(super) fn authorization(
         errors.push(("E-POL-MATCH-UNSUPPORTED", unsupported.join("; ")));
     }
     let namespace = namespace.unwrap_or(rule_namespace);
-    if input.objects.iter().any(|o| {
-        text(o, "/kind") == "AuthorizationPolicy"
-            && text(o, "/metadata/name") == name
-            && text(o, "/metadata/namespace") == namespace
-    }) {
+    if existing.contains(&(namespace.as_str(), name)) {
         errors.push(("E-NAME-COLLISION", format!("AuthorizationPolicy {namespace}/{name} already exists")));
     }
     if !errors.is_empty() {

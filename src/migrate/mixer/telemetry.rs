@@ -527,6 +527,7 @@ pub(super) fn convert(config: &Config<'_>, input: &Input<'_>, out: &mut Out) -> 
             input
                 .objects
                 .iter()
+                .copied()
                 .find(|o| text(o, "/kind") == "Deployment" && text(o, "/metadata/name") == "istio-telemetry")
         });
     if let Some(object) = standard {

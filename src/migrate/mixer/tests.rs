@@ -114,7 +114,7 @@ fn target(version: &str) -> semver::Version {
 }
 
 fn run(objects: &[Value], version: &str) -> ChangeSet {
-    MixerToTelemetryV2.run(&Input::new(objects, target(version)))
+    MixerToTelemetryV2.run(&Input::new(&objects.iter().collect::<Vec<_>>(), target(version)))
 }
 
 fn codes(changes: &ChangeSet) -> Vec<&'static str> {
@@ -256,7 +256,9 @@ fn no_mixer_gives_an_empty_change_set() {
         objects(r#"[{apiVersion: v1, kind: Service, metadata: {name: web, namespace: default}}]"#);
     assert_eq!(run(&unrelated, "1.6.14"), ChangeSet::default());
     assert_eq!(
-        MixerToTelemetryV2.finalize(&Input::new(&unrelated, target("1.8.6"))).delete,
+        MixerToTelemetryV2
+            .finalize(&Input::new(&unrelated.iter().collect::<Vec<_>>(), target("1.8.6")))
+            .delete,
         Vec::<Value>::new()
     );
 }
@@ -296,7 +298,7 @@ fn finalize_removes_mixer_after_a_backup_and_crds_only_for_1_8() {
     let names = |changes: &ChangeSet| -> Vec<String> {
         changes.delete.iter().map(|o| ObjectId::of(o).to_string()).collect()
     };
-    let at_1_7 = MixerToTelemetryV2.finalize(&Input::new(&input, target("1.7.8")));
+    let at_1_7 = MixerToTelemetryV2.finalize(&Input::new(&input.iter().collect::<Vec<_>>(), target("1.7.8")));
     assert_eq!(at_1_7.backup, at_1_7.delete);
     let deleted = names(&at_1_7);
     for expected in [
@@ -321,7 +323,7 @@ fn finalize_removes_mixer_after_a_backup_and_crds_only_for_1_8() {
     assert!(!deleted.iter().any(|d| d.contains("CustomResourceDefinition")
         || d.contains("productpage")
         || d.contains("ConfigMap")));
-    let at_1_8 = MixerToTelemetryV2.finalize(&Input::new(&input, target("1.8.6")));
+    let at_1_8 = MixerToTelemetryV2.finalize(&Input::new(&input.iter().collect::<Vec<_>>(), target("1.8.6")));
     let deleted_1_8 = names(&at_1_8);
     assert!(deleted_1_8.contains(&"CustomResourceDefinition rules.config.istio.io".to_string()));
     assert!(!deleted_1_8.contains(&"CustomResourceDefinition gateways.networking.istio.io".to_string()));
@@ -453,7 +455,8 @@ fn custom_metric_losses_are_reported_and_untranslatable_metrics_withheld() {
         "no new tags: response_code and reporter are standard"
     );
     // With allow-partial, the translatable labels of the first metric go through.
-    let mut options = Input::new(&input, target("1.7.8"));
+    let refs: Vec<&Value> = input.iter().collect();
+    let mut options = Input::new(&refs, target("1.7.8"));
     options.options.allow_partial = true;
     let partial = MixerToTelemetryV2.run(&options);
     let outbound = &partial.values["telemetry"]["v2"]["prometheus"]["configOverride"]["outboundSidecar"];
