@@ -74,16 +74,16 @@ pub fn ownership_conflict(live: &Value, release: &str, namespace: &str) -> Optio
     let labels = live.pointer("/metadata/labels");
     let annotations = live.pointer("/metadata/annotations");
     let mut problems = Vec::new();
-    let mut expect = |what: &str, map: Option<&Value>, key: &str, wanted: &str| match lookup(map, key) {
+    let mut require = |what: &str, map: Option<&Value>, key: &str, wanted: &str| match lookup(map, key) {
         None => problems.push(format!("{what} {key:?} is missing: it must be set to {wanted:?}")),
         Some(value) if value != wanted => {
             problems.push(format!("{what} {key:?} must equal {wanted:?}: current value is {value:?}"))
         }
         Some(_) => {}
     };
-    expect("label", labels, MANAGED_BY_LABEL, "Helm");
-    expect("annotation", annotations, RELEASE_NAME_ANNOTATION, release);
-    expect("annotation", annotations, RELEASE_NAMESPACE_ANNOTATION, namespace);
+    require("label", labels, MANAGED_BY_LABEL, "Helm");
+    require("annotation", annotations, RELEASE_NAME_ANNOTATION, release);
+    require("annotation", annotations, RELEASE_NAMESPACE_ANNOTATION, namespace);
     if problems.is_empty() {
         return None;
     }
