@@ -19,6 +19,7 @@ pub mod migrate;
 pub mod parallel;
 pub mod plan;
 pub mod profile;
+pub mod release;
 pub mod render;
 pub mod report;
 pub mod snapshot;
