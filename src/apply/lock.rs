@@ -190,45 +190,49 @@ impl ApplyLock {
         let (stored, renewed_at) = loop {
             let now = Timestamp::now();
             let started = tokio::time::Instant::now();
-            let written = match cluster.get(&resource, Some(namespace), name).await.map_err(cluster_error)? {
-                None => {
-                    let mut lease = json!({
-                        "apiVersion": resource.api_version(), "kind": resource.kind,
-                        "metadata": {"name": name, "namespace": namespace}, "spec": {}
-                    });
-                    hold(&mut lease, holder, seconds, now, Hold::New);
-                    cluster.create(&lease).await
-                }
-                Some(mut lease) => {
-                    let how = match LeaseRecord::of(&lease).standing(&identity, now) {
-                        Standing::Held { holder: other, expires_in } => {
-                            let same_plan_here = Holder::parse(&other).is_some_and(|h| {
-                                h.user == holder.user && h.host == holder.host && h.plan == holder.plan
-                            });
-                            return Err(LockError::Held {
-                                lease: lease_name,
-                                holder: other,
-                                expires_in,
-                                same_plan_here,
-                            });
-                        }
-                        Standing::Ours => Hold::Renew,
-                        Standing::Free | Standing::Expired => Hold::TakeOver,
-                    };
-                    hold(&mut lease, holder, seconds, now, how);
-                    cluster.replace(&lease).await
-                }
-            };
+            let (written, created) =
+                match cluster.get(&resource, Some(namespace), name).await.map_err(cluster_error)? {
+                    None => {
+                        let mut lease = json!({
+                            "apiVersion": resource.api_version(), "kind": resource.kind,
+                            "metadata": {"name": name, "namespace": namespace}, "spec": {}
+                        });
+                        hold(&mut lease, holder, seconds, now, Hold::New);
+                        (cluster.create(&lease).await, true)
+                    }
+                    Some(mut lease) => {
+                        let how = match LeaseRecord::of(&lease).standing(&identity, now) {
+                            Standing::Held { holder: other, expires_in } => {
+                                let same_plan_here = Holder::parse(&other).is_some_and(|h| {
+                                    h.user == holder.user && h.host == holder.host && h.plan == holder.plan
+                                });
+                                return Err(LockError::Held {
+                                    lease: lease_name,
+                                    holder: other,
+                                    expires_in,
+                                    same_plan_here,
+                                });
+                            }
+                            Standing::Ours => Hold::Renew,
+                            Standing::Free | Standing::Expired => Hold::TakeOver,
+                        };
+                        hold(&mut lease, holder, seconds, now, how);
+                        (cluster.replace(&lease).await, false)
+                    }
+                };
             match written {
                 Ok(stored) => break (stored, started),
-                // Someone wrote the Lease between our read and our write (or our own write landed
-                // and its answer was lost): read it again and decide again.
+                // Someone wrote or deleted the Lease between our read and our write (or our own
+                // write landed and its answer was lost): read it again and decide again.
                 Err(ClusterError::AlreadyExists { .. } | ClusterError::Conflict { .. })
                     if attempt < RACE_ATTEMPTS =>
                 {
                     attempt += 1;
                 }
-                Err(ClusterError::Api { code: 404, .. }) => {
+                Err(ClusterError::Api { code: 404, .. }) if !created && attempt < RACE_ATTEMPTS => {
+                    attempt += 1;
+                }
+                Err(ClusterError::Api { code: 404, .. }) if created => {
                     return Err(LockError::NoNamespace {
                         lease: lease_name,
                         namespace: namespace.to_string(),
