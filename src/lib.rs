@@ -6,6 +6,7 @@
 //! stages in separate modules so they can be tested without a cluster.
 
 pub mod analyze;
+pub mod apply;
 pub mod assets;
 pub mod catalog;
 pub mod chart;

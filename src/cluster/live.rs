@@ -15,6 +15,8 @@ use kube::discovery::{ApiCapabilities, ApiResource, Discovery, Scope};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::Value;
 use tokio::sync::Mutex;
+use tower::buffer::BufferLayer;
+use tower::retry::RetryLayer;
 
 use super::{
     ApplyOptions, Cluster, ClusterError, Discovered, FIELD_MANAGER, ObjectRef, Propagation, Resource,
@@ -44,6 +46,8 @@ const ATTEMPTS: u32 = 4;
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 /// Page size for lists, so very large clusters are read in bounded pieces.
 const PAGE_SIZE: u32 = 500;
+/// Requests queued for the connection pool at most (as kube's own stack does).
+const BUFFER: usize = 1024;
 
 impl LiveCluster {
     /// Connects with kubectl's rules: `--kubeconfig`, else `KUBECONFIG`, else `~/.kube/config`, else the
@@ -65,7 +69,11 @@ impl LiveCluster {
             (None, None) => kube::Config::infer().await.map_err(|e| config_error(e.to_string()))?,
         };
         let server = config.cluster_url.to_string();
-        let client = kube::Client::try_from(config).map_err(|e| config_error(e.to_string()))?;
+        let client = kube::client::ClientBuilder::try_from(config)
+            .map_err(|e| config_error(e.to_string()))?
+            .with_layer(&BufferLayer::<http::Request<kube::client::Body>>::new(BUFFER))
+            .with_layer(&RetryLayer::new(RetryReads::default()))
+            .build();
         Ok(LiveCluster { client, server, discovered: Mutex::new(None) })
     }
 
@@ -214,6 +222,55 @@ fn transient(error: &kube::Error) -> bool {
 /// going away) between the two answers 404, which passes on the next walk.
 fn transient_in_discovery(error: &kube::Error) -> bool {
     transient(error) || matches!(error, kube::Error::Api(status) if status.code == 404)
+}
+
+/// Retries each read (GET) on its own while it fails in a way that may pass: a dropped connection,
+/// or a 500/502 from the API server or a proxy in front of it (kube's own layer already retries 429,
+/// 503 and 504). A discovery walk makes one request per API group and fails as a whole when any one
+/// does, so with many groups retrying only the walk is not enough. Writes are not retried here: a
+/// write whose answer was lost may have landed, so they are retried per operation by
+/// [`with_retries`], where [`LiveCluster::written`] tells the outcomes apart.
+#[derive(Debug, Clone, Copy, Default)]
+struct RetryReads {
+    attempt: u32,
+}
+
+impl<B> tower::retry::Policy<http::Request<kube::client::Body>, http::Response<B>, tower::BoxError>
+    for RetryReads
+{
+    type Future = tokio::time::Sleep;
+
+    fn retry(
+        &mut self,
+        request: &mut http::Request<kube::client::Body>,
+        result: &mut Result<http::Response<B>, tower::BoxError>,
+    ) -> Option<Self::Future> {
+        let passing = match result {
+            Ok(response) => matches!(response.status().as_u16(), 500 | 502),
+            Err(_) => true,
+        };
+        (passing && request.method() == http::Method::GET && self.attempt + 1 < ATTEMPTS).then(|| {
+            let pause = FIRST_BACKOFF * 2u32.pow(self.attempt);
+            self.attempt += 1;
+            tokio::time::sleep(pause)
+        })
+    }
+
+    fn clone_request(
+        &mut self,
+        request: &http::Request<kube::client::Body>,
+    ) -> Option<http::Request<kube::client::Body>> {
+        if request.method() != http::Method::GET {
+            return None;
+        }
+        let mut copy = http::Request::new(request.body().try_clone()?);
+        *copy.method_mut() = request.method().clone();
+        *copy.uri_mut() = request.uri().clone();
+        *copy.version_mut() = request.version();
+        *copy.headers_mut() = request.headers().clone();
+        *copy.extensions_mut() = request.extensions().clone();
+        Some(copy)
+    }
 }
 
 /// Runs a request, retrying with exponential backoff while it fails in a way that may pass.
@@ -487,6 +544,39 @@ mod tests {
         })
         .await;
         assert_eq!(calls, 1, "a 404 is final");
+    }
+
+    #[tokio::test]
+    async fn reads_are_retried_one_request_at_a_time_and_writes_are_not() {
+        use tower::retry::Policy;
+        let request = |method: http::Method| {
+            let mut request = http::Request::new(kube::client::Body::empty());
+            *request.method_mut() = method;
+            request
+        };
+        let answer = |code: u16| -> Result<http::Response<()>, tower::BoxError> {
+            Ok(http::Response::builder().status(code).body(()).unwrap())
+        };
+        let clones = |policy: &mut RetryReads, request: &http::Request<kube::client::Body>| {
+            Policy::<_, http::Response<()>, tower::BoxError>::clone_request(policy, request).is_some()
+        };
+        let mut policy = RetryReads::default();
+        let mut get = request(http::Method::GET);
+        assert!(clones(&mut policy, &get));
+        let mut dropped: Result<http::Response<()>, tower::BoxError> = Err("connection closed".into());
+        assert!(policy.retry(&mut get, &mut dropped).is_some(), "a dropped read is retried");
+        assert!(policy.retry(&mut get, &mut answer(500)).is_some(), "a 500 read is retried");
+        assert!(policy.retry(&mut get, &mut answer(502)).is_some());
+        assert!(policy.retry(&mut get, &mut answer(502)).is_none(), "{ATTEMPTS} attempts in all");
+        let mut fresh = RetryReads::default();
+        for code in [200, 404, 403, 409] {
+            assert!(fresh.retry(&mut get, &mut answer(code)).is_none(), "{code} is final");
+        }
+        for method in [http::Method::POST, http::Method::PUT, http::Method::PATCH, http::Method::DELETE] {
+            let mut write = request(method.clone());
+            assert!(!clones(&mut fresh, &write), "{method} is not retried here");
+            assert!(fresh.retry(&mut write, &mut answer(500)).is_none(), "{method} is not retried here");
+        }
     }
 
     #[tokio::test]

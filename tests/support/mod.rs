@@ -2,8 +2,11 @@
 //! cluster is started once per test binary (or reused through `SAILPLAN_TEST_KUBECONFIG`), each test
 //! gets a client and a fresh namespace labelled for cleanup, and when a test fails the pods and events
 //! of its namespace are printed before the namespace is deleted (kept with `SAILPLAN_TEST_NO_CLEANUP`).
+//! [`fault_proxy`] puts a fault-injecting stand-in in front of the API server.
 
 #![allow(dead_code, clippy::unwrap_used)] // shared by several test binaries; each uses a part
+
+pub mod fault_proxy;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
