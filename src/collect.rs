@@ -149,21 +149,24 @@ async fn webhook_endpoints(
 }
 
 /// The fields of a Pod a snapshot keeps, as (object path, fields kept there); everything else is
-/// dropped. Containers keep `name`, `image`, `args` (gateways run `proxy router`) and `ports` (named
-/// Service targetPorts resolve through them); volumes keep their name and `secret` (which secrets a
-/// pod mounts).
-pub const POD_FIELDS: [(&str, &[&str]); 8] = [
+/// dropped. Containers keep `name`, `image` and `ports` (named Service targetPorts resolve through
+/// them); volumes keep their name and `secret` (which secrets a pod mounts); owner references keep
+/// the owner's kind and name; container statuses keep readiness, restarts and state (crash loops).
+/// Besides these, a pod keeps only Istio's annotations (`*istio.io/*`) and its `Ready` condition.
+pub const POD_FIELDS: [(&str, &[&str]); 10] = [
     ("", &["apiVersion", "kind", "metadata", "spec", "status"]),
     ("/metadata", &["name", "namespace", "labels", "annotations", "ownerReferences", "creationTimestamp"]),
+    ("/metadata/ownerReferences/*", &["kind", "name", "controller"]),
     ("/spec", &["serviceAccountName", "nodeName", "containers", "initContainers", "volumes"]),
-    ("/spec/containers/*", &["name", "image", "args", "ports"]),
+    ("/spec/containers/*", &["name", "image", "ports"]),
     ("/spec/initContainers/*", &["name", "image"]),
     ("/spec/volumes/*", &["name", "secret"]),
     ("/status", &["phase", "conditions", "containerStatuses"]),
-    ("/status/containerStatuses/*", &["name", "image", "ready", "restartCount", "state"]),
+    ("/status/conditions/*", &["type", "status"]),
+    ("/status/containerStatuses/*", &["name", "ready", "restartCount", "state"]),
 ];
 
-/// Keeps only [`POD_FIELDS`] of a pod.
+/// Keeps only [`POD_FIELDS`] of a pod, its Istio annotations and its `Ready` condition.
 fn slim_pod(pod: &mut Value) {
     for (path, keep) in POD_FIELDS {
         let (parent, each) = match path.strip_suffix("/*") {
@@ -180,10 +183,11 @@ fn slim_pod(pod: &mut Value) {
             map.retain(|key, _| keep.contains(&key.as_str()));
         }
     }
+    if let Some(annotations) = pod.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
+        annotations.retain(|key, _| key.contains("istio.io/"));
+    }
     if let Some(conditions) = pod.pointer_mut("/status/conditions").and_then(Value::as_array_mut) {
-        for condition in conditions.iter_mut().filter_map(Value::as_object_mut) {
-            condition.retain(|key, _| key == "type" || key == "status");
-        }
+        conditions.retain(|c| c.get("type").and_then(Value::as_str) == Some("Ready"));
     }
 }
 
@@ -222,6 +226,23 @@ pub fn sanitize(object: &mut Value) {
         }
         _ => {}
     }
+}
+
+/// Whether [`sanitize`] may change `object` in more than its `managedFields`: true for the kinds it
+/// rewrites and for objects carrying the last-applied annotation.
+pub fn sanitizing_changes(object: &Value) -> bool {
+    let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
+    matches!(
+        kind,
+        "Secret"
+            | "Pod"
+            | "Deployment"
+            | "StatefulSet"
+            | "DaemonSet"
+            | "ReplicaSet"
+            | "Job"
+            | "CustomResourceDefinition"
+    ) || object.pointer("/metadata/annotations").and_then(|a| a.get(LAST_APPLIED)).is_some()
 }
 
 fn redact_secret(secret: &mut Map<String, Value>) {
@@ -296,8 +317,9 @@ mod tests {
         let mut pod = json!({
             "apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": "p", "namespace": "a", "generateName": "p-", "uid": "u", "resourceVersion": "9",
-                "labels": {"app": "p"}, "annotations": {"sidecar.istio.io/status": "{}"},
-                "ownerReferences": [{"kind": "ReplicaSet", "name": "p-1"}], "creationTimestamp": "2026-01-01T00:00:00Z"},
+                "labels": {"app": "p"}, "annotations": {"sidecar.istio.io/status": "{}", "prometheus.io/port": "15020"},
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "p-1", "uid": "u1", "controller": true}],
+                "creationTimestamp": "2026-01-01T00:00:00Z"},
             "spec": {
                 "serviceAccountName": "sa", "nodeName": "n", "dnsPolicy": "ClusterFirst", "tolerations": [{"key": "k"}],
                 "initContainers": [{"name": "istio-init", "image": "proxyv2:1.5.10", "args": ["-p", "15001"], "securityContext": {}}],
@@ -307,7 +329,7 @@ mod tests {
                 "volumes": [{"name": "certs", "secret": {"secretName": "istio.default"}}, {"name": "token", "projected": {"sources": []}}]
             },
             "status": {"phase": "Running", "podIP": "10.0.0.1", "startTime": "t",
-                "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": "t"}],
+                "conditions": [{"type": "Initialized", "status": "True"}, {"type": "Ready", "status": "True", "lastTransitionTime": "t"}],
                 "containerStatuses": [{"name": "istio-proxy", "image": "proxyv2:1.5.10", "imageID": "x", "ready": true,
                     "restartCount": 2, "started": true, "state": {"running": {"startedAt": "t"}}}]}
         });
@@ -317,18 +339,35 @@ mod tests {
             json!({
                 "apiVersion": "v1", "kind": "Pod",
                 "metadata": {"name": "p", "namespace": "a", "labels": {"app": "p"}, "annotations": {"sidecar.istio.io/status": "{}"},
-                    "ownerReferences": [{"kind": "ReplicaSet", "name": "p-1"}], "creationTimestamp": "2026-01-01T00:00:00Z"},
+                    "ownerReferences": [{"kind": "ReplicaSet", "name": "p-1", "controller": true}], "creationTimestamp": "2026-01-01T00:00:00Z"},
                 "spec": {
                     "serviceAccountName": "sa", "nodeName": "n",
                     "initContainers": [{"name": "istio-init", "image": "proxyv2:1.5.10"}],
-                    "containers": [{"name": "istio-proxy", "image": "proxyv2:1.5.10", "args": ["proxy", "router"],
+                    "containers": [{"name": "istio-proxy", "image": "proxyv2:1.5.10",
                         "ports": [{"containerPort": 15090, "name": "http-envoy-prom"}]}],
                     "volumes": [{"name": "certs", "secret": {"secretName": "istio.default"}}, {"name": "token"}]
                 },
                 "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
-                    "containerStatuses": [{"name": "istio-proxy", "image": "proxyv2:1.5.10", "ready": true,
+                    "containerStatuses": [{"name": "istio-proxy", "ready": true,
                         "restartCount": 2, "state": {"running": {"startedAt": "t"}}}]}
             })
         );
+    }
+
+    #[test]
+    fn sanitizing_is_known_to_change_only_what_it_rewrites() {
+        let config = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "c", "managedFields": [{"manager": "x"}]}, "data": {"a": "b"}});
+        assert!(!sanitizing_changes(&config));
+        let mut sanitized = config.clone();
+        sanitize(&mut sanitized);
+        sanitized["metadata"]["managedFields"] = config["metadata"]["managedFields"].clone();
+        assert_eq!(sanitized, config);
+        let applied = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "c", "annotations": {LAST_APPLIED: "{}"}}});
+        assert!(sanitizing_changes(&applied));
+        assert!(sanitizing_changes(
+            &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}})
+        ));
     }
 }

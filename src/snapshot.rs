@@ -218,8 +218,11 @@ impl Snapshot {
             |(_, piece)| piece.text.len(),
             |(name, piece)| piece.parse(name, &files[*name]),
         )?;
-        for ((name, _), documents) in pieces.iter().zip(parsed) {
-            let name = *name;
+        // The text is not needed any more: free it before the objects are moved into place.
+        let names: Vec<String> = pieces.iter().map(|(name, _)| (*name).clone()).collect();
+        drop(pieces);
+        drop(files);
+        for (name, documents) in names.iter().zip(parsed) {
             for document in documents {
                 if document.get("kind").and_then(Value::as_str) == Some("Snapshot")
                     && document.get("apiVersion").and_then(Value::as_str) == Some("sailplan.dev/v1alpha1")
@@ -292,10 +295,33 @@ impl Piece<'_> {
             if line.trim().is_empty() {
                 continue;
             }
-            let document = serde_json::from_str(line).map_err(|e| json_error(first_line + offset, e))?;
+            let mut document = serde_json::from_str(line).map_err(|e| json_error(first_line + offset, e))?;
+            compact(&mut document);
             documents.push(document);
         }
         Ok(documents)
+    }
+}
+
+/// Rebuilds the maps and lists of a parsed document at their exact sizes: a parser grows them by
+/// doubling, and on a large cluster the slack is a good part of the memory the objects take.
+fn compact(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let entries = std::mem::take(map);
+            *map = entries
+                .into_iter()
+                .map(|(key, mut child)| {
+                    compact(&mut child);
+                    (key, child)
+                })
+                .collect();
+        }
+        Value::Array(items) => {
+            items.iter_mut().for_each(compact);
+            items.shrink_to_fit();
+        }
+        _ => {}
     }
 }
 

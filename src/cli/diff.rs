@@ -139,6 +139,8 @@ pub fn run(args: &DiffArgs) -> anyhow::Result<ExitCode> {
             write_stdout(&text)?;
         }
     }
+    // As in `plan`: the process ends here, so the observed objects are not freed one by one.
+    std::mem::forget(observed);
     if args.detailed_exitcode && summary.has_changes() {
         return Ok(ExitCode::from(HAS_CHANGES));
     }

@@ -22,9 +22,16 @@ pub fn of(objects: &[Value]) -> String {
             if VOLATILE_KINDS.contains(&kind) {
                 return Ok(None);
             }
-            let mut copy = object.clone();
-            crate::collect::sanitize(&mut copy);
-            Ok(Some(crate::diff::normalize(&copy).to_string()))
+            // Normalising copies the object; a second copy to sanitise is needed only for what
+            // sanitising changes beyond what normalising drops anyway.
+            let normal = if crate::collect::sanitizing_changes(object) {
+                let mut copy = object.clone();
+                crate::collect::sanitize(&mut copy);
+                crate::diff::normalize(&copy)
+            } else {
+                crate::diff::normalize(object)
+            };
+            Ok(Some(normal.to_string()))
         },
     )
     .unwrap_or_default()
