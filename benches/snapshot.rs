@@ -96,7 +96,7 @@ fn main() {
     print!("{}", String::from_utf8_lossy(&child.stdout));
     eprint!("{}", String::from_utf8_lossy(&child.stderr));
     println!(
-        "\n{objects} objects; {:.1} MiB of YAML, {:.1} MiB as .tar.gz",
+        "\n{objects} objects; {:.1} MiB of object files, {:.1} MiB as .tar.gz",
         size(&folder) as f64 / 1_048_576.0,
         size(&archive) as f64 / 1_048_576.0,
     );

@@ -16,6 +16,7 @@ pub mod collect;
 pub mod diff;
 pub mod digest;
 pub mod inventory;
+pub mod json;
 pub mod migrate;
 pub mod parallel;
 pub mod plan;

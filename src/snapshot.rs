@@ -295,33 +295,10 @@ impl Piece<'_> {
             if line.trim().is_empty() {
                 continue;
             }
-            let mut document = serde_json::from_str(line).map_err(|e| json_error(first_line + offset, e))?;
-            compact(&mut document);
+            let document = crate::json::parse(line).map_err(|e| json_error(first_line + offset, e))?;
             documents.push(document);
         }
         Ok(documents)
-    }
-}
-
-/// Rebuilds the maps and lists of a parsed document at their exact sizes: a parser grows them by
-/// doubling, and on a large cluster the slack is a good part of the memory the objects take.
-fn compact(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            let entries = std::mem::take(map);
-            *map = entries
-                .into_iter()
-                .map(|(key, mut child)| {
-                    compact(&mut child);
-                    (key, child)
-                })
-                .collect();
-        }
-        Value::Array(items) => {
-            items.iter_mut().for_each(compact);
-            items.shrink_to_fit();
-        }
-        _ => {}
     }
 }
 

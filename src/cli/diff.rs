@@ -127,7 +127,8 @@ pub fn run(args: &DiffArgs) -> anyhow::Result<ExitCode> {
             let colour = colour_on_stdout();
             let mut text = String::new();
             for change in changes.iter().filter(|c| c.action != diff::Action::Unchanged) {
-                text.push_str(&format!("{:?} {}\n", change.action, change.id).to_lowercase());
+                let action = format!("{:?}", change.action).to_lowercase();
+                text.push_str(&format!("{action} {}\n", change.id));
                 if !change.diff.is_empty() {
                     text.push_str(&diff::colorize(&change.diff, colour));
                 }
