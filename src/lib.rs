@@ -25,6 +25,7 @@ pub mod release;
 pub mod render;
 pub mod report;
 pub mod snapshot;
+pub mod status;
 pub mod synthetic;
 pub mod values;
 pub mod version;

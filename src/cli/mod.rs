@@ -12,6 +12,7 @@ mod output;
 mod plan;
 mod profile;
 mod render;
+mod status;
 mod version;
 
 use std::path::PathBuf;
@@ -52,6 +53,8 @@ enum Command {
     Plan(Box<plan::PlanArgs>),
     /// Show what a plan changes, object by object, against a snapshot or the live cluster
     Diff(Box<diff::DiffArgs>),
+    /// Show what the mesh runs: revisions and tags, proxies per namespace and version, releases, applies
+    Status(status::StatusArgs),
 }
 
 /// Output formats for commands that print data.
@@ -135,6 +138,7 @@ impl Cli {
             Command::Migrate(command) => migrate::run(&command),
             Command::Plan(args) => plan::run(&args),
             Command::Diff(args) => diff::run(&args),
+            Command::Status(args) => status::run(&args),
         }
     }
 }
