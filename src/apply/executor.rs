@@ -336,7 +336,7 @@ impl<'a, C: Cluster> Run<'a, C> {
     }
 
     /// Objects this apply made for itself, left out when checking the plan is current.
-    fn own_object(&self) -> impl Fn(&Value) -> bool + use<C> {
+    fn own_object(&self) -> impl Fn(&Value) -> bool + Send + Sync + use<C> {
         let namespace = self.options.namespace.clone();
         let journal = config_map_name(&self.plan.metadata.id);
         let backups = format!("sailplan-backup-{}-", short_id(&self.plan.metadata.id));

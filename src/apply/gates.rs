@@ -93,7 +93,7 @@ pub struct GateContext<'a> {
     /// What the current step applied.
     pub applied: &'a [Applied],
     /// Objects of our own (journal, backups, a namespace we created) left out of staleness checks.
-    pub own_objects: &'a dyn Fn(&Value) -> bool,
+    pub own_objects: &'a (dyn Fn(&Value) -> bool + Sync),
     /// The longest any gate may wait (`--timeout`), if set.
     pub timeout_cap: Option<Duration>,
 }
