@@ -361,6 +361,67 @@ async fn a_killed_apply_resumes_from_its_journal() {
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs a cluster: run scripts/test.sh"]
+async fn a_step_killed_half_way_runs_again_on_resume_without_restarting_twice() {
+    let _serial = SERIAL.lock().await;
+    with_temp_ns("apply-midstep", |client, ns| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let fingerprint = fingerprint(&client, &ns).await;
+        let plan = plan(
+            "c1c1c1c1c1c1",
+            &fingerprint,
+            json!([
+                {"id": "h1-01-restart", "hop": 1, "phase": "data-plane", "title": "Deploy and restart, pods not ready yet",
+                 "actions": [{"type": "apply", "source": "test", "objects": [deployment(&ns, "slowpoke", Some("not-ready"))]},
+                             {"type": "restart", "namespace": ns, "workloads": [reference("Deployment", &ns, "slowpoke")]}],
+                 "gates": [{"name": "pods-ready", "timeout": "5m", "params": {"namespaces": ns}}], "undo": []},
+                {"id": "h1-02-after", "hop": 1, "phase": "data-plane", "title": "After",
+                 "actions": [{"type": "apply", "source": "test", "objects": [config_map(&ns, "after")]}],
+                 "gates": [], "undo": []}
+            ]),
+        );
+        let path = write_plan(dir.path(), &plan);
+        let mut first = apply_command(&path, &ns, dir.path(), &[]).stderr(std::process::Stdio::null()).spawn().unwrap();
+        let journal_path = dir.path().join("c1c1c1c1c1c1").join("journal.json");
+        wait_for("both actions of the first step", Duration::from_secs(60), || async {
+            let journal: Journal = serde_json::from_str(&std::fs::read_to_string(&journal_path).ok()?).ok()?;
+            (journal.steps[0].actions_done == [0, 1]).then_some(())
+        })
+        .await;
+        // Killed while the gate waits for pods that are not ready.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        first.kill().unwrap();
+        first.wait().unwrap();
+        let killed = read_journal(dir.path(), "c1c1c1c1c1c1");
+        assert_eq!(killed.steps[0].status, StepStatus::Running);
+        let restarted_at = killed.steps[0].restarts.values().next().unwrap().clone();
+
+        // The pods come good (kwok re-reads the annotation live).
+        let pods = resource(&client, "", "Pod").await;
+        for pod in client.list(&pods, Some(&ns), None).await.unwrap() {
+            let target = ObjectRef::of(&pod).unwrap();
+            client
+                .merge_patch(&target, &json!({"metadata": {"annotations": {"sailplan.test/pod-state": null}}}))
+                .await
+                .unwrap();
+        }
+        let resumed = apply_command(&path, &ns, dir.path(), &["--resume"]).output().unwrap();
+        assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
+        let journal = read_journal(dir.path(), "c1c1c1c1c1c1");
+        assert!(journal.steps.iter().all(|s| s.status == StepStatus::Done), "{journal:?}");
+        assert_eq!(journal.steps[0].attempts, 2, "the interrupted step ran again from its start");
+        assert_eq!(journal.steps[0].restarts.values().next().unwrap(), &restarted_at, "not restarted twice");
+        let slowpoke = get(&client, "apps", "Deployment", &ns, "slowpoke").await.unwrap();
+        assert_eq!(
+            slowpoke["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"],
+            restarted_at.as_str()
+        );
+        assert!(get(&client, "", "ConfigMap", &ns, "after").await.is_some());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a cluster: run scripts/test.sh"]
 async fn a_second_apply_is_refused_naming_the_holder() {
     let _serial = SERIAL.lock().await;
     with_temp_ns("apply-twice", |client, ns| async move {
