@@ -134,7 +134,7 @@ fn full_plan(id: &str, ns: &str, fingerprint: &str) -> Plan {
                        {"name": "no-blocking-findings", "timeout": "10s"}],
              "undo": []},
             {"id": "h1-02-apply", "hop": 1, "phase": "control-plane", "title": "Apply the workload",
-             "actions": [{"type": "apply", "source": "test", "objects": [config_map(ns, "app-config"), deployment(ns, "web", None), copied]}],
+             "actions": [{"type": "apply", "release": "web", "source": "test", "objects": [config_map(ns, "app-config"), deployment(ns, "web", None), copied]}],
              "gates": [{"name": "rollout-complete", "timeout": "2m", "params": {"kind": "Deployment", "namespace": ns, "name": "web"}},
                        {"name": "pods-ready", "timeout": "2m", "params": {"namespaces": ns}},
                        {"name": "config-accepted", "timeout": "30s"},
@@ -188,7 +188,16 @@ async fn namespace_labels(client: &LiveCluster, ns: &str) -> Value {
 async fn check_full_plan_applied(client: &LiveCluster, ns: &str, dir: &Path, id: &str) {
     let journal = read_journal(dir, id);
     assert!(journal.steps.iter().all(|s| s.status == StepStatus::Done), "{journal:?}");
-    assert!(get(client, "", "ConfigMap", ns, "app-config").await.is_some());
+    let app_config = get(client, "", "ConfigMap", ns, "app-config").await.unwrap();
+    assert_eq!(
+        app_config["metadata"]["labels"]["app.kubernetes.io/managed-by"], "Helm",
+        "stamped for its release"
+    );
+    let release = get(client, "", "Secret", ns, "sh.helm.release.v1.web.v1").await.unwrap();
+    assert_eq!(
+        release["metadata"]["labels"]["status"], "deployed",
+        "the release is recorded once the gates pass"
+    );
     assert!(get(client, "", "ConfigMap", ns, "old-config").await.is_none(), "deleted after its backup");
     let copied = get(client, "", "Secret", ns, "copied").await.unwrap();
     assert_eq!(copied["data"]["tls.crt"], b64(SECRET_VALUE), "copied in the cluster");
@@ -292,7 +301,7 @@ async fn a_failed_gate_undoes_its_step_and_exits_3() {
             "b0b0b0b0b0b0",
             &fingerprint,
             json!([{"id": "h1-01-stuck", "hop": 1, "phase": "control-plane", "title": "A rollout that cannot finish",
-                "actions": [{"type": "apply", "source": "test", "objects": [config_map(&ns, "made"), deployment(&ns, "stuck", Some("not-ready"))]},
+                "actions": [{"type": "apply", "release": "stuck", "source": "test", "objects": [config_map(&ns, "made"), deployment(&ns, "stuck", Some("not-ready"))]},
                             {"type": "relabel", "namespace": ns, "set": {"team": "blue"}, "remove": []}],
                 "gates": [{"name": "rollout-complete", "timeout": "5s", "params": {"kind": "Deployment", "namespace": ns, "name": "stuck"}}],
                 "undo": [{"type": "delete", "objects": [reference("ConfigMap", &ns, "made"), reference("Deployment", &ns, "stuck")]},
@@ -305,6 +314,8 @@ async fn a_failed_gate_undoes_its_step_and_exits_3() {
         assert!(get(&client, "", "ConfigMap", &ns, "made").await.is_none(), "the ConfigMap the step made is gone");
         let labels = client.get(&namespaces, None, &ns).await.unwrap().unwrap()["metadata"]["labels"].clone();
         assert_eq!(labels["team"], "red", "the old label is back");
+        let release = get(&client, "", "Secret", &ns, "sh.helm.release.v1.stuck.v1").await.unwrap();
+        assert_eq!(release["metadata"]["labels"]["status"], "failed", "the release is recorded as failed");
         let journal = read_journal(dir.path(), "b0b0b0b0b0b0");
         assert_eq!(journal.steps[0].status, StepStatus::Undone);
         assert!(!journal.steps[0].gates[0].passed);

@@ -856,18 +856,29 @@ fn release_content(
         .collect();
     release::stamp(&mut manifests, name, namespace);
     let manifest = release::manifest_text(&manifests).unwrap_or_default();
-    let content = ReleaseContent {
-        chart: ReleaseChart {
+    // The chart as Helm stores it: the built-in chart of that name when there is one (so `helm get`
+    // and `helm rollback` have its templates and defaults), else its metadata only.
+    let stored_chart = crate::assets::CHARTS
+        .get_dir(chart.as_str())
+        .and_then(|dir| crate::chart::Chart::load_embedded(dir).ok())
+        .map(|mut loaded| {
+            loaded.metadata.version.clone_from(&version);
+            loaded.metadata.app_version = Some(version.clone());
+            ReleaseChart::from_chart(&loaded)
+        })
+        .unwrap_or_else(|| ReleaseChart {
             metadata: Some(Metadata {
-                name: chart,
+                name: chart.clone(),
                 version: version.clone(),
                 description: format!("applied by sailplan from {source}"),
                 api_version: "v2".to_string(),
-                app_version: version,
+                app_version: version.clone(),
                 ..Metadata::default()
             }),
             ..ReleaseChart::default()
-        },
+        });
+    let content = ReleaseContent {
+        chart: stored_chart,
         config: plan.spec.target.values.as_object().cloned().unwrap_or_default(),
         manifest,
         notes: String::new(),
