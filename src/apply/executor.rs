@@ -209,6 +209,7 @@ pub async fn run<C: Cluster + 'static>(
             message: format!("it is {} {}, not {API_VERSION} {KIND}", plan.api_version, plan.kind),
         });
     }
+    validate(plan)?;
     if plan.spec.blocked {
         let codes: Vec<&str> =
             plan.spec.findings.iter().filter(|f| f.blocks()).map(|f| f.code.as_str()).collect();
@@ -221,6 +222,25 @@ pub async fn run<C: Cluster + 'static>(
     let outcome = result?;
     released?;
     Ok(outcome)
+}
+
+/// Checks what can be checked before anything changes: every gate is known with a valid timeout,
+/// every pause is a duration, and step ids are unique.
+fn validate(plan: &Plan) -> Result<(), ApplyError> {
+    let invalid = |message: String| ApplyError::Invalid { plan: plan.metadata.id.clone(), message };
+    let mut seen = std::collections::BTreeSet::new();
+    for step in &plan.spec.steps {
+        if !seen.insert(step.id.as_str()) {
+            return Err(invalid(format!("step id {} appears twice", step.id)));
+        }
+        for gate in &step.gates {
+            gates::validate(gate).map_err(|e| invalid(format!("step {}: {e}", step.id)))?;
+        }
+        if let Some(pause) = &step.pause {
+            parse_duration(pause).map_err(|e| invalid(format!("step {}: pause {e}", step.id)))?;
+        }
+    }
+    Ok(())
 }
 
 /// Creates the control-plane namespace when it does not exist; whether it did.
@@ -595,8 +615,11 @@ impl<'a, C: Cluster> Run<'a, C> {
             }
             Action::Apply { release, source, objects } => {
                 let objects = match release {
-                    Some(name) => self.begin_release(index, name, source, objects).await?,
-                    None => objects.clone(),
+                    // An undo that applies objects restores them; it begins no release.
+                    Some(name) if direction == Direction::Forward => {
+                        self.begin_release(index, name, source, objects).await?
+                    }
+                    _ => objects.clone(),
                 };
                 for object in &objects {
                     let applied = self.apply_object(object).await?;
@@ -942,6 +965,259 @@ fn action_name(action: &Action) -> &'static str {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::apply::fake::Fake;
+    use crate::apply::progress::Mode;
+    use base64::Engine as _;
+
+    const VALUE: &str = "a-secret-value-never-to-be-seen";
+
+    fn encoded() -> String {
+        base64::engine::general_purpose::STANDARD.encode(VALUE)
+    }
+
+    fn plan(fingerprint: &str, steps: Value) -> Plan {
+        serde_json::from_value(json!({
+            "apiVersion": API_VERSION, "kind": KIND, "metadata": {"id": "feedfacecafe", "observedFrom": "cluster"},
+            "spec": {"source": {"controlPlanes": [], "proxies": {}},
+                "target": {"version": "1.6.14", "profile": "default", "strategy": "canary", "valuesDigest": "", "values": {},
+                    "dataPlane": {"batchSize": 1, "pause": "0s"}},
+                "fingerprint": fingerprint, "hops": [], "findings": [], "blocked": false, "steps": steps}}))
+        .unwrap()
+    }
+
+    async fn cluster() -> Arc<Fake> {
+        let fake = Fake::default();
+        for object in [
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}}),
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "apps", "labels": {"istio-injection": "enabled"}}}),
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "src", "namespace": "istio-system"}, "data": {"cert": encoded()}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "old", "namespace": "apps"}, "data": {"k": "v"}}),
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "apps"}, "spec": {"replicas": 1}}),
+        ] {
+            fake.create(&object).await.unwrap();
+        }
+        Arc::new(fake)
+    }
+
+    async fn fingerprint(cluster: &Fake) -> String {
+        let options = CollectOptions { istio_namespace: "istio-system".into() };
+        crate::plan::fingerprint::of(&observe(cluster, &options, &|_, _, _| {}).await.unwrap().objects)
+    }
+
+    fn options(dir: &std::path::Path, resume: bool) -> ExecutorOptions {
+        ExecutorOptions { journal_dir: dir.to_path_buf(), resume, ..ExecutorOptions::default() }
+    }
+
+    fn cm(name: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "apps"}, "data": {"k": name}})
+    }
+
+    fn reference(kind: &str, name: &str) -> Value {
+        json!({"apiVersion": if kind == "Deployment" { "apps/v1" } else { "v1" }, "kind": kind, "namespace": if kind == "Secret" { "istio-system" } else { "apps" }, "name": name})
+    }
+
+    fn every_file(dir: &std::path::Path) -> Vec<String> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                out.extend(every_file(&path));
+            } else {
+                out.push(String::from_utf8_lossy(&std::fs::read(path).unwrap()).to_string());
+            }
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn copied_secret_data_reaches_the_cluster_and_no_journal_or_local_backup() {
+        let cluster = cluster().await;
+        let copied = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "gw-cert", "namespace": "apps",
+            "annotations": {COPY_FROM_ANNOTATION: json!({"tls.crt": "istio-system/src/cert"}).to_string()}}});
+        let plan = plan(
+            &fingerprint(&cluster).await,
+            json!([{"id": "s1", "hop": 1, "phase": "after-control-plane", "title": "sds",
+                "actions": [{"type": "backup", "objects": [reference("Secret", "src"), reference("ConfigMap", "old")]},
+                            {"type": "apply", "source": "sds-enablement", "objects": [copied]}],
+                "gates": [{"name": "root-ca-unchanged", "timeout": "10s"}], "undo": []}]),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let outcome = run(cluster.clone(), &plan, &options(dir.path(), false), &Progress::new(Mode::Quiet))
+            .await
+            .unwrap();
+        assert_eq!(outcome.steps_run, ["s1"]);
+        let stored = cluster.object("Secret", Some("apps"), "gw-cert").unwrap();
+        assert_eq!(stored["data"]["tls.crt"], encoded());
+        let files = every_file(dir.path());
+        assert_eq!(files.len(), 2, "the journal and the ConfigMap's backup; no file for the Secret");
+        for text in files {
+            assert!(!text.contains(VALUE) && !text.contains(&encoded()));
+        }
+        let journal =
+            cluster.object("ConfigMap", Some("istio-system"), "sailplan-journal-feedfacecafe").unwrap();
+        assert!(!journal.to_string().contains(&encoded()));
+        // The Secret's backup is in the cluster, as a backup Secret.
+        let backup =
+            cluster.object("Secret", Some("istio-system"), "sailplan-backup-feedfacecafe-0").unwrap();
+        assert_eq!(backup["type"], "sailplan.dev/backup");
+    }
+
+    #[tokio::test]
+    async fn a_missing_copy_source_fails_the_step_without_naming_any_value() {
+        let cluster = cluster().await;
+        let copied = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "gw-cert", "namespace": "apps",
+            "annotations": {COPY_FROM_ANNOTATION: json!({"tls.crt": "istio-system/src/missing-key"}).to_string()}}});
+        let plan = plan(
+            &fingerprint(&cluster).await,
+            json!([{"id": "s1", "hop": 1, "phase": "after-control-plane", "title": "sds",
+                "actions": [{"type": "apply", "source": "sds-enablement", "objects": [copied]}], "gates": [], "undo": []}]),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let error = run(cluster.clone(), &plan, &options(dir.path(), false), &Progress::new(Mode::Quiet))
+            .await
+            .unwrap_err();
+        let message = error.to_string();
+        assert!(matches!(error, ApplyError::ActionFailed { .. }), "{message}");
+        assert!(
+            message.contains("Secret istio-system/src key missing-key") && message.contains("no such key"),
+            "{message}"
+        );
+        assert!(cluster.object("Secret", Some("apps"), "gw-cert").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_failed_gate_runs_the_undo_and_a_stale_plan_changes_nothing() {
+        let cluster = cluster().await;
+        let steps = json!([{"id": "s1", "hop": 1, "phase": "data-plane", "title": "move",
+            "actions": [{"type": "apply", "source": "t", "objects": [cm("new")]},
+                        {"type": "relabel", "namespace": "apps", "set": {"istio.io/rev": "canary"}}],
+            "gates": [{"name": "no-dual-injection-labels", "timeout": "5s", "params": {"namespaces": "apps"}}],
+            "undo": [{"type": "delete", "objects": [reference("ConfigMap", "new")]},
+                     {"type": "relabel", "namespace": "apps", "remove": ["istio.io/rev"]}]}]);
+        let dir = tempfile::tempdir().unwrap();
+        let stale = plan("sha256:other", steps.clone());
+        let error = run(cluster.clone(), &stale, &options(dir.path(), false), &Progress::new(Mode::Quiet))
+            .await
+            .unwrap_err();
+        assert!(matches!(error, ApplyError::Stale { .. }), "{error}");
+        assert!(cluster.object("ConfigMap", Some("apps"), "new").is_none());
+
+        let current = plan(&fingerprint(&cluster).await, steps);
+        let error = run(cluster.clone(), &current, &options(dir.path(), false), &Progress::new(Mode::Quiet))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, ApplyError::GateFailed { gate, .. } if gate == "no-dual-injection-labels"),
+            "{error}"
+        );
+        assert!(cluster.object("ConfigMap", Some("apps"), "new").is_none(), "deleted by the undo");
+        let labels = cluster.object("Namespace", None, "apps").unwrap()["metadata"]["labels"].clone();
+        assert_eq!(labels, json!({"istio-injection": "enabled"}));
+        let journal: Journal = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("feedfacecafe/journal.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(journal.steps[0].status, StepStatus::Undone);
+        assert_eq!(journal.steps[0].gates[0].verdict, gates::Verdict::Fail);
+    }
+
+    #[tokio::test]
+    async fn deletes_need_a_backup_and_restores_bring_objects_back() {
+        let cluster = cluster().await;
+        let fingerprint = fingerprint(&cluster).await;
+        let unprotected = plan(
+            &fingerprint,
+            json!([{"id": "s1", "hop": 1, "phase": "finalize", "title": "rm",
+                "actions": [{"type": "delete", "objects": [reference("ConfigMap", "old")]}], "gates": [], "undo": []}]),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let error =
+            run(cluster.clone(), &unprotected, &options(dir.path(), false), &Progress::new(Mode::Quiet))
+                .await
+                .unwrap_err();
+        assert!(error.to_string().contains("was not backed up"), "{error}");
+        assert!(cluster.object("ConfigMap", Some("apps"), "old").is_some());
+
+        // Another plan, made now (the first one's journal is part of the cluster's state).
+        let mut protected = plan(
+            &self::fingerprint(&cluster).await,
+            json!([{"id": "s1", "hop": 1, "phase": "finalize", "title": "rm",
+                "actions": [{"type": "backup", "objects": [reference("ConfigMap", "old")]},
+                            {"type": "delete", "objects": [reference("ConfigMap", "old")]}],
+                "gates": [{"name": "http-probe", "timeout": "1s", "params": {"url": "https://example.invalid/"}}],
+                "undo": [{"type": "restore", "objects": [reference("ConfigMap", "old")]}]}]),
+        );
+        protected.metadata.id = "0ddba11c0ffe".to_string();
+        let other = tempfile::tempdir().unwrap();
+        let error =
+            run(cluster.clone(), &protected, &options(other.path(), false), &Progress::new(Mode::Quiet))
+                .await
+                .unwrap_err();
+        assert!(matches!(error, ApplyError::GateFailed { .. }), "{error}");
+        let restored = cluster.object("ConfigMap", Some("apps"), "old").unwrap();
+        assert_eq!(restored["data"], json!({"k": "v"}), "restored from its backup");
+    }
+
+    #[tokio::test]
+    async fn a_resumed_step_runs_again_without_restarting_twice() {
+        let cluster = cluster().await;
+        let plan = plan(
+            &fingerprint(&cluster).await,
+            json!([
+                {"id": "s1", "hop": 1, "phase": "data-plane", "title": "restart",
+                 "actions": [{"type": "restart", "namespace": "apps", "workloads": [reference("Deployment", "web")]}],
+                 "gates": [], "undo": []},
+                {"id": "s2", "hop": 1, "phase": "data-plane", "title": "after",
+                 "actions": [{"type": "apply", "source": "t", "objects": [cm("after")]}], "gates": [], "undo": []}]),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        // An earlier run restarted `web` and was cut off before its gates.
+        let mut journal = Journal::new(&plan);
+        journal.steps[0].status = StepStatus::Running;
+        journal.steps[0].attempts = 1;
+        journal.steps[0]
+            .restarts
+            .insert("Deployment apps/web (apps/v1)".to_string(), "2026-01-01T00:00:00Z".to_string());
+        let store = JournalStore::new(dir.path(), "feedfacecafe", "istio-system");
+        store.save(&*cluster, &mut journal).await.unwrap();
+
+        let refused = run(cluster.clone(), &plan, &options(dir.path(), false), &Progress::new(Mode::Quiet))
+            .await
+            .unwrap_err();
+        assert!(matches!(refused, ApplyError::Unfinished { .. }), "{refused}");
+        let outcome = run(cluster.clone(), &plan, &options(dir.path(), true), &Progress::new(Mode::Quiet))
+            .await
+            .unwrap();
+        assert_eq!(outcome.steps_run, ["s1", "s2"]);
+        let web = cluster.object("Deployment", Some("apps"), "web").unwrap();
+        assert!(web.pointer("/spec/template").is_none(), "not restarted a second time: {web}");
+        let journal = store.load(&*cluster).await.unwrap().unwrap();
+        assert_eq!(journal.steps[0].attempts, 2);
+        assert!(journal.finished());
+        let again = run(cluster.clone(), &plan, &options(dir.path(), false), &Progress::new(Mode::Quiet))
+            .await
+            .unwrap();
+        assert!(again.steps_run.is_empty());
+    }
+
+    #[tokio::test]
+    async fn plans_with_unknown_gates_or_bad_durations_are_refused_before_anything_changes() {
+        let cluster = cluster().await;
+        let dir = tempfile::tempdir().unwrap();
+        for steps in [
+            json!([{"id": "s1", "hop": 1, "phase": "base", "title": "t", "actions": [{"type": "apply", "source": "t", "objects": [cm("x")]}],
+                "gates": [{"name": "rollout-completed", "timeout": "1m"}], "undo": []}]),
+            json!([{"id": "s1", "hop": 1, "phase": "base", "title": "t", "actions": [{"type": "apply", "source": "t", "objects": [cm("x")]}],
+                "gates": [], "undo": [], "pause": "soon"}]),
+        ] {
+            let plan = plan(&fingerprint(&cluster).await, steps);
+            let error = run(cluster.clone(), &plan, &options(dir.path(), false), &Progress::new(Mode::Quiet))
+                .await
+                .unwrap_err();
+            assert!(matches!(error, ApplyError::Invalid { .. }), "{error}");
+            assert!(cluster.object("ConfigMap", Some("apps"), "x").is_none());
+        }
+    }
 
     #[test]
     fn copy_from_annotations_parse_as_the_sds_migration_writes_them() {

@@ -98,6 +98,42 @@ pub struct GateContext<'a> {
     pub timeout_cap: Option<Duration>,
 }
 
+/// Every gate this sailplan evaluates.
+pub const GATES: [&str; 19] = [
+    "cluster-reachable",
+    "no-apply-in-progress",
+    "plan-not-stale",
+    "no-blocking-findings",
+    "rollout-complete",
+    "pods-ready",
+    "proxies-converged",
+    "no-dual-injection-labels",
+    "crd-established",
+    "webhook-ready",
+    "root-ca-unchanged",
+    "config-accepted",
+    "policy-checks-off",
+    "telemetry-v2-metrics",
+    "jwks-reachable",
+    "gateway-tls-handshake",
+    "authz-tcp-scoped",
+    "prometheus-query",
+    "http-probe",
+];
+
+/// Checks, before anything runs, that a gate can be evaluated: a known name, a valid timeout and
+/// `noData` policy.
+pub fn validate(gate: &Gate) -> Result<(), String> {
+    if !GATES.contains(&gate.name.as_str()) {
+        return Err(format!("unknown gate {:?} (known: {})", gate.name, GATES.join(", ")));
+    }
+    parse_duration(&gate.timeout).map_err(|e| format!("gate {}: timeout {e}", gate.name))?;
+    match gate.no_data.as_deref() {
+        None | Some("pass" | "fail") => Ok(()),
+        Some(other) => Err(format!("gate {}: noData is {other:?}, not pass or fail", gate.name)),
+    }
+}
+
 /// Parses a duration like `500ms`, `30s`, `5m`, `2h` or `1m30s`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let invalid = || format!("{text:?} is not a duration (use e.g. 30s, 5m, 1h, 1m30s)");
@@ -1029,6 +1065,16 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn gates_are_validated_before_anything_runs() {
+        assert!(validate(&Gate::new("rollout-complete", "5m", &[])).is_ok());
+        assert!(validate(&Gate::new("rollout-completed", "5m", &[])).is_err());
+        assert!(validate(&Gate::new("pods-ready", "five minutes", &[])).is_err());
+        let mut gate = Gate::new("prometheus-query", "1m", &[]);
+        gate.no_data = Some("maybe".into());
+        assert!(validate(&gate).is_err());
+    }
 
     #[test]
     fn durations_parse_in_the_plan_file_spelling() {
