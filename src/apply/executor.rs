@@ -211,14 +211,19 @@ pub async fn run<C: Cluster + 'static>(
     }
     validate(plan)?;
     if plan.spec.blocked {
-        let codes: Vec<&str> =
+        let codes: std::collections::BTreeSet<&str> =
             plan.spec.findings.iter().filter(|f| f.blocks()).map(|f| f.code.as_str()).collect();
+        let codes: Vec<&str> = codes.into_iter().collect();
         return Err(ApplyError::Blocked { plan: plan.metadata.id.clone(), codes: codes.join(", ") });
     }
     let created_namespace = ensure_namespace(&*cluster, &options.namespace).await?;
     let lock = acquire(cluster.clone(), plan, options, progress).await?;
     let result = Run::start(&*cluster, plan, options, progress, &lock, created_namespace).await;
     let released = lock.release().await;
+    if created_namespace && matches!(result, Err(ApplyError::Stale { .. })) {
+        // Nothing was applied: leave no namespace behind either (its Lease goes with it).
+        let _ = cluster.delete(&kinds::namespace_ref(&options.namespace), Propagation::Background).await;
+    }
     let outcome = result?;
     released?;
     Ok(outcome)
@@ -1101,6 +1106,13 @@ mod tests {
             .unwrap_err();
         assert!(matches!(error, ApplyError::Stale { .. }), "{error}");
         assert!(cluster.object("ConfigMap", Some("apps"), "new").is_none());
+        let elsewhere = ExecutorOptions { namespace: "fresh".into(), ..options(dir.path(), false) };
+        let error = run(cluster.clone(), &stale, &elsewhere, &Progress::new(Mode::Quiet)).await.unwrap_err();
+        assert!(matches!(error, ApplyError::Stale { .. }), "{error}");
+        assert!(
+            cluster.object("Namespace", None, "fresh").is_none(),
+            "the namespace made for the lock is gone again"
+        );
 
         let current = plan(&fingerprint(&cluster).await, steps);
         let error = run(cluster.clone(), &current, &options(dir.path(), false), &Progress::new(Mode::Quiet))

@@ -152,3 +152,39 @@ impl Progress {
         self.line(text);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn step(id: &str, phase: StepPhase) -> Step {
+        serde_json::from_value(serde_json::json!({"id": id, "hop": 1, "phase": phase, "title": "t",
+            "actions": [], "gates": [], "undo": []}))
+        .unwrap()
+    }
+
+    #[test]
+    fn every_mode_reports_a_whole_run_without_blocking() {
+        for mode in [Mode::Quiet, Mode::Lines, Mode::Terminal] {
+            let progress = Progress::new(mode);
+            let steps = [
+                step("a", StepPhase::Base),
+                step("b", StepPhase::DataPlane),
+                step("c", StepPhase::DataPlane),
+            ];
+            for (index, step) in steps.iter().enumerate() {
+                progress.step_started(index, steps.len(), step, 2);
+                progress.note("working");
+                progress.gate(&GateOutcome {
+                    name: "g".into(),
+                    verdict: Verdict::Pass,
+                    message: "ok".into(),
+                    passed: true,
+                });
+                progress.step_finished(index, steps.len(), step, "done");
+            }
+            progress.finish("all done");
+        }
+    }
+}

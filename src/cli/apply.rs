@@ -139,6 +139,11 @@ pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
                     1,
                     format!("the journal is {}; `sailplan apply {plan_file} --resume` continues from the first step not done", journal.display()),
                 ),
+                ApplyError::Blocked { .. } => (
+                    1,
+                    "resolve the findings listed in the plan summary and plan again; `sailplan plan --allow-errors` accepts them".to_string(),
+                ),
+                ApplyError::Invalid { .. } => (1, "pass a plan file written by `sailplan plan --out`, unedited".to_string()),
                 ApplyError::Lock(LockError::Held { .. }) => {
                     (1, "wait for the other apply to finish, then run this one again".to_string())
                 }
