@@ -1,4 +1,20 @@
-//! Applying a plan to a cluster: the steps that change it, and the lock that keeps two applies from
-//! changing the same cluster at once.
+//! Applying a plan to a cluster (`sailplan apply`): the executor that runs the steps, the health
+//! gates that decide whether a step may stand, the journal that makes an interrupted apply
+//! resumable, the backups that make every deletion reversible, and the lock that keeps two applies
+//! from changing the same cluster at once.
 
+pub mod backup;
+pub mod executor;
+#[cfg(test)]
+mod fake;
+pub mod gates;
+pub mod journal;
+pub mod kinds;
 pub mod lock;
+pub mod probe;
+pub mod progress;
+
+pub use executor::{ApplyError, ExecutorOptions, Outcome, run};
+pub use gates::{GateOutcome, Verdict, parse_duration};
+pub use journal::{Journal, JournalStore, StepStatus};
+pub use progress::{Mode, Progress};

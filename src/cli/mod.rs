@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 error (bad input, nothing changed); 2 `diff --detailed-exitcode` found
 //! changes; 3 a gate failed and the step was rolled back; 4 the plan is stale.
 
+mod apply;
 mod check;
 mod collect;
 mod diff;
@@ -53,6 +54,8 @@ enum Command {
     Plan(Box<plan::PlanArgs>),
     /// Show what a plan changes, object by object, against a snapshot or the live cluster
     Diff(Box<diff::DiffArgs>),
+    /// Apply a plan behind health gates, with a journal, resume and undo of a failed step
+    Apply(Box<apply::ApplyArgs>),
     /// Show what the mesh runs: revisions and tags, proxies per namespace and version, releases, applies
     Status(status::StatusArgs),
 }
@@ -138,6 +141,7 @@ impl Cli {
             Command::Migrate(command) => migrate::run(&command),
             Command::Plan(args) => plan::run(&args),
             Command::Diff(args) => diff::run(&args),
+            Command::Apply(args) => apply::run(&args),
             Command::Status(args) => status::run(&args),
         }
     }
