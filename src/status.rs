@@ -12,14 +12,11 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::apply::journal::{JOURNAL_KEY, Journal, MANAGED_BY, StepStatus};
 use crate::inventory::{Inventory, label, text};
 
 /// The label Helm puts on its release Secrets.
 const HELM_OWNER: (&str, &str) = ("owner", "helm");
-/// The label sailplan puts on what it keeps for itself (journals, backups).
-const MANAGED_BY_SAILPLAN: (&str, &str) = ("app.kubernetes.io/managed-by", "sailplan");
-/// The journal's key in its ConfigMap.
-const JOURNAL_KEY: &str = "journal.json";
 
 /// A control plane and the tags that point at it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -80,7 +77,7 @@ pub struct MeshStatus {
     pub proxies: usize,
     /// Helm releases.
     pub releases: Vec<ReleaseStatus>,
-    /// The journals of applies, newest first by plan id order of their ConfigMaps.
+    /// The journals of applies, most recently written first.
     pub applies: Vec<ApplyStatus>,
 }
 
@@ -152,13 +149,14 @@ impl MeshStatus {
             }
         }
 
-        let applies = inventory
+        let mut journals: Vec<Journal> = inventory
             .of_kind("ConfigMap")
-            .filter(|c| label(c, MANAGED_BY_SAILPLAN.0) == Some(MANAGED_BY_SAILPLAN.1))
-            .filter_map(|c| c.pointer(&format!("/data/{JOURNAL_KEY}")).and_then(Value::as_str))
-            .filter_map(|journal| serde_json::from_str::<Value>(journal).ok())
-            .map(|journal| apply_status(&journal))
+            .filter(|c| label(c, MANAGED_BY.0) == Some(MANAGED_BY.1))
+            .filter_map(|c| c.get("data").and_then(|d| d.get(JOURNAL_KEY)).and_then(Value::as_str))
+            .filter_map(|journal| serde_json::from_str::<Journal>(journal).ok())
             .collect();
+        journals.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+        let applies = journals.iter().map(apply_status).collect();
 
         MeshStatus {
             control_planes,
@@ -229,18 +227,19 @@ impl MeshStatus {
     }
 }
 
-/// A journal's plan id and step counts (the journal is JSON: `planId`, `steps: [{id, status}]`).
-fn apply_status(journal: &Value) -> ApplyStatus {
+/// A journal's plan id and step counts.
+fn apply_status(journal: &Journal) -> ApplyStatus {
+    let name = |status| serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_string));
     let mut steps = BTreeMap::new();
     let mut last_step = None;
-    for step in journal.get("steps").and_then(Value::as_array).into_iter().flatten() {
-        let status = text(step, "/status");
-        if status != "pending" {
-            last_step = Some(format!("{} ({status})", text(step, "/id")));
+    for step in &journal.steps {
+        let status = name(step.status).unwrap_or_default();
+        if step.status != StepStatus::Pending {
+            last_step = Some(format!("{} ({status})", step.id));
         }
         *steps.entry(status).or_insert(0) += 1;
     }
-    ApplyStatus { plan: text(journal, "/planId"), steps, last_step }
+    ApplyStatus { plan: journal.plan_id.clone(), steps, last_step }
 }
 
 /// Appends a table with left-aligned columns.
@@ -312,9 +311,12 @@ mod tests {
 
     #[test]
     fn a_journal_says_how_far_the_last_apply_got() {
-        let journal = serde_json::json!({"planId": "abc", "steps": [
+        let journal: Journal =
+            serde_json::from_value(serde_json::json!({"planId": "abc", "fingerprint": "f",
+            "startedAt": "t", "updatedAt": "t", "steps": [
             {"id": "h1-01-base", "status": "done"}, {"id": "h1-02-istiod", "status": "undone"},
-            {"id": "h1-03-data-plane-1", "status": "pending"}]});
+            {"id": "h1-03-data-plane-1", "status": "pending"}]}))
+            .unwrap();
         let apply = apply_status(&journal);
         assert_eq!(apply.plan, "abc");
         assert_eq!(

@@ -289,6 +289,64 @@ fn stderr(output: &Output) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs a cluster: run scripts/test.sh"]
+async fn rollback_puts_the_cluster_back_from_the_journal_and_backups() {
+    let _serial = SERIAL.lock().await;
+    with_temp_ns("apply-rollback", |client, ns| async move {
+        prepare(&client, &ns).await;
+        let dir = tempfile::tempdir().unwrap();
+        let fingerprint = fingerprint(&client, &ns).await;
+        let plan = full_plan("b1b1b1b1b1b1", &ns, &fingerprint);
+        let client = Arc::new(client);
+        run(client.clone(), &plan, &options(&ns, dir.path()), &Progress::new(Mode::Lines)).await.unwrap();
+        check_full_plan_applied(&client, &ns, dir.path(), "b1b1b1b1b1b1").await;
+
+        let plan_file = write_plan(dir.path(), &plan);
+        let kubeconfig = cluster().kubeconfig.to_str().unwrap().to_string();
+        let journal_dir = dir.path().to_str().unwrap().to_string();
+        let output = sailplan(&[
+            "rollback",
+            plan_file.to_str().unwrap(),
+            "--yes",
+            "--kubeconfig",
+            &kubeconfig,
+            "--istio-namespace",
+            &ns,
+            "--journal-dir",
+            &journal_dir,
+        ])
+        .output()
+        .unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert!(stderr(&output).contains("5 step(s) rolled back"), "{}", stderr(&output));
+
+        let old = get(&client, "", "ConfigMap", &ns, "old-config").await.expect("restored from its backup");
+        assert_eq!(old["data"], config_map(&ns, "old-config")["data"]);
+        for (group, kind, name) in
+            [("", "ConfigMap", "app-config"), ("apps", "Deployment", "web"), ("", "Secret", "copied")]
+        {
+            assert!(
+                get(&client, group, kind, &ns, name).await.is_none(),
+                "{kind} {name} was created by the plan"
+            );
+        }
+        assert!(namespace_labels(&client, &ns).await.get("istio.io/rev").is_none());
+        let release = get(&client, "", "Secret", &ns, "sh.helm.release.v1.web.v1").await.unwrap();
+        assert_eq!(
+            release["metadata"]["labels"]["status"], "uninstalled",
+            "a first install rolled back is uninstalled, as `helm uninstall --keep-history` leaves it"
+        );
+        let journal = read_journal(dir.path(), "b1b1b1b1b1b1");
+        assert!(journal.steps.iter().all(|s| s.status == StepStatus::Undone), "{journal:?}");
+        let status =
+            sailplan(&["status", "--kubeconfig", &kubeconfig, "--istio-namespace", &ns]).output().unwrap();
+        let status = String::from_utf8_lossy(&status.stdout).to_string();
+        assert!(status.contains("plan b1b1b1b1b1b1: 5 undone"), "{status}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a cluster: run scripts/test.sh"]
 async fn a_failed_gate_undoes_its_step_and_exits_3() {
     let _serial = SERIAL.lock().await;
     with_temp_ns("apply-gate", |client, ns| async move {

@@ -32,7 +32,9 @@ use crate::collect::{CollectOptions, observe};
 use crate::migrate::sds::COPY_FROM_ANNOTATION;
 use crate::plan::model::{API_VERSION, Action, KIND, Plan, StepPhase};
 use crate::plan::{Stale, check_current};
-use crate::release::{self, Metadata, ReleaseChart, ReleaseContent, ReleaseError, ReleaseStore};
+use crate::release::{
+    self, Metadata, ReleaseChart, ReleaseContent, ReleaseError, ReleaseStore, Status as ReleaseStatus,
+};
 
 /// How long an object of a kind the cluster does not serve yet (its CRD was applied moments ago) is
 /// tried again.
@@ -153,6 +155,24 @@ pub enum ApplyError {
         /// What failed.
         message: String,
     },
+    /// There is no journal of the plan to roll back.
+    #[error(
+        "plan {plan} has no journal here or in the cluster: it was never applied, or its journal was moved"
+    )]
+    NotApplied {
+        /// The plan id.
+        plan: String,
+    },
+    /// Undoing a step during a rollback failed, or a gate failed after it; the rollback stopped there.
+    #[error("rolling back plan {plan} stopped at step {step}: {message}")]
+    RollbackStopped {
+        /// The plan id.
+        plan: String,
+        /// The step being rolled back, or whose gates failed afterwards.
+        step: String,
+        /// What went wrong.
+        message: String,
+    },
     /// A step failed and its undo did not complete.
     #[error(
         "step {step} failed ({reason}) and undoing it failed too: {errors}; the journal records what was done — fix the cause and run again with --resume"
@@ -224,6 +244,51 @@ pub async fn run<C: Cluster + 'static>(
         // Nothing was applied: leave no namespace behind either (its Lease goes with it).
         let _ = cluster.delete(&kinds::namespace_ref(&options.namespace), Propagation::Background).await;
     }
+    let outcome = result?;
+    released?;
+    Ok(outcome)
+}
+
+/// Rolls back an applied plan: under the lock, undoes every step its journal records as done (or
+/// started), newest first, from the step's undo actions and the backups it took; after each, the
+/// gates of the step before it must pass again (the cluster is back where that step left it).
+/// Release revisions the steps wrote are rolled back to the revision deployed before them (or
+/// marked failed when there was none). Stops at the first failure.
+pub async fn rollback<C: Cluster + 'static>(
+    cluster: Arc<C>,
+    plan: &Plan,
+    options: &ExecutorOptions,
+    progress: &Progress,
+) -> Result<Outcome, ApplyError> {
+    validate(plan)?;
+    let lock = acquire(cluster.clone(), plan, options, progress).await?;
+    let result = async {
+        let store = JournalStore::new(&options.journal_dir, &plan.metadata.id, &options.namespace);
+        let journal = match store.load(&*cluster).await? {
+            Some(journal) if journal.matches(plan) => journal,
+            Some(_) => {
+                return Err(ApplyError::Invalid {
+                    plan: plan.metadata.id.clone(),
+                    message: format!("its journal ({}) lists other steps", store.path.display()),
+                });
+            }
+            None => return Err(ApplyError::NotApplied { plan: plan.metadata.id.clone() }),
+        };
+        let mut run = Run {
+            cluster: &*cluster,
+            plan,
+            options,
+            progress,
+            store,
+            journal,
+            kinds: Kinds::default(),
+            holder: lock.holder().to_string(),
+            lost: lock.watch_lost(),
+        };
+        run.roll_back().await
+    }
+    .await;
+    let released = lock.release().await;
     let outcome = result?;
     released?;
     Ok(outcome)
@@ -588,6 +653,115 @@ impl<'a, C: Cluster> Run<'a, C> {
                 errors: errors.join("; "),
             })
         }
+    }
+
+    /// Undoes the done (or started) steps, newest first; see [`rollback`].
+    async fn roll_back(&mut self) -> Result<Outcome, ApplyError> {
+        let total = self.plan.spec.steps.len();
+        let stopped = |run: &Self, index: usize, message: String| ApplyError::RollbackStopped {
+            plan: run.plan.metadata.id.clone(),
+            step: run.plan.spec.steps[index].id.clone(),
+            message,
+        };
+        let mut rolled_back = Vec::new();
+        for index in (0..total).rev() {
+            if !matches!(self.journal.steps[index].status, StepStatus::Done | StepStatus::Running) {
+                continue;
+            }
+            let step = &self.plan.spec.steps[index];
+            self.progress.step_started(index, total, step, 0);
+            let mut errors = Vec::new();
+            for action in &step.undo {
+                if let Err(e) = self.action(index, action, Direction::Undo).await {
+                    errors.push(format!("{}: {e}", action_name(action)));
+                }
+            }
+            for record in self.journal.steps[index].releases.clone() {
+                if let Err(e) = self.roll_back_release(&record).await {
+                    errors.push(format!("release {}: {e}", record.name));
+                }
+            }
+            let record = &mut self.journal.steps[index];
+            record.ended_at = Some(now());
+            if !errors.is_empty() {
+                record.status = StepStatus::Failed;
+                record.message = Some(format!("rollback failed: {}", errors.join("; ")));
+                self.save().await?;
+                self.progress.step_finished(index, total, step, "rollback failed");
+                return Err(stopped(self, index, errors.join("; ")));
+            }
+            record.status = StepStatus::Undone;
+            record.message = Some("rolled back".to_string());
+            self.save().await?;
+            self.progress.step_finished(index, total, step, "rolled back");
+            rolled_back.push(step.id.clone());
+            // The cluster should now be as the step before left it: its gates must pass again.
+            if let Some(before) = (0..index).rev().find(|&i| self.journal.steps[i].status == StepStatus::Done)
+            {
+                self.recheck(before).await.map_err(|message| stopped(self, before, message))?;
+            }
+        }
+        self.progress.finish(&format!(
+            "plan {}: {} step(s) rolled back",
+            self.plan.metadata.id,
+            rolled_back.len()
+        ));
+        Ok(self.outcome(rolled_back, 0))
+    }
+
+    /// Evaluates the gates of a done step again (preflight gates about this apply excepted).
+    async fn recheck(&mut self, index: usize) -> Result<(), String> {
+        let step = &self.plan.spec.steps[index];
+        let own = self.own_object();
+        let applied = self.journal.steps[index].applied.clone();
+        for gate in step
+            .gates
+            .iter()
+            .filter(|g| !matches!(g.name.as_str(), "plan-not-stale" | "no-blocking-findings"))
+        {
+            self.progress.note(&format!("gate {} of {} (up to {})", gate.name, step.id, gate.timeout));
+            let context = GateContext {
+                plan: self.plan,
+                namespace: &self.options.namespace,
+                lease: (&self.options.lease_name, &self.holder),
+                root_ca_digest: self.journal.root_ca_digest.as_deref(),
+                applied: &applied,
+                own_objects: &own,
+                timeout_cap: self.options.gate_timeout,
+            };
+            let outcome = gates::evaluate(self.cluster, gate, &context).await;
+            self.progress.gate(&outcome);
+            if !outcome.passed {
+                return Err(format!("gate {} failed after rolling back: {}", gate.name, outcome.message));
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts a release back to the revision deployed before the step wrote `record` (Helm's
+    /// rollback), or, when the release had none before (the step installed it), marks it
+    /// uninstalled as `helm uninstall --keep-history` would: its objects are gone.
+    async fn roll_back_release(&self, record: &ReleaseRecord) -> Result<(), ReleaseError> {
+        let store = ReleaseStore::new(self.cluster);
+        let history = store.history(&record.name, &record.namespace).await?;
+        let previous = history
+            .iter()
+            .filter(|r| r.version < record.version)
+            .filter(|r| matches!(r.status(), ReleaseStatus::Deployed | ReleaseStatus::Superseded))
+            .map(|r| r.version)
+            .max();
+        match previous {
+            Some(to) => {
+                let rollback = store.begin_rollback(&record.name, &record.namespace, to).await?;
+                store.mark_deployed(&rollback).await?;
+            }
+            None => {
+                if let Some(release) = store.get(&record.name, &record.namespace, record.version).await? {
+                    store.mark_uninstalled(&release).await?;
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn action(
@@ -1168,6 +1342,44 @@ mod tests {
         assert!(matches!(error, ApplyError::GateFailed { .. }), "{error}");
         let restored = cluster.object("ConfigMap", Some("apps"), "old").unwrap();
         assert_eq!(restored["data"], json!({"k": "v"}), "restored from its backup");
+    }
+
+    #[tokio::test]
+    async fn rollback_undoes_done_steps_newest_first_and_a_plan_never_applied_is_refused() {
+        let cluster = cluster().await;
+        let plan = plan(
+            &fingerprint(&cluster).await,
+            json!([
+                {"id": "s1", "hop": 1, "phase": "before-control-plane", "title": "config",
+                 "actions": [{"type": "apply", "source": "test", "objects": [cm("new")]}],
+                 "gates": [{"name": "config-accepted", "timeout": "5s"}],
+                 "undo": [{"type": "delete", "objects": [reference("ConfigMap", "new")]}]},
+                {"id": "s2", "hop": 1, "phase": "data-plane", "title": "relabel",
+                 "actions": [{"type": "relabel", "namespace": "apps", "set": {"istio.io/rev": "1-6-14"}, "remove": ["istio-injection"]}],
+                 "gates": [],
+                 "undo": [{"type": "relabel", "namespace": "apps", "set": {"istio-injection": "enabled"}, "remove": ["istio.io/rev"]}]},
+                {"id": "s3", "hop": 1, "phase": "finalize", "title": "rm",
+                 "actions": [{"type": "backup", "objects": [reference("ConfigMap", "old")]},
+                             {"type": "delete", "objects": [reference("ConfigMap", "old")]}],
+                 "gates": [],
+                 "undo": [{"type": "restore", "objects": [reference("ConfigMap", "old")]}]}
+            ]),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let quiet = Progress::new(Mode::Quiet);
+        let error = rollback(cluster.clone(), &plan, &options(dir.path(), false), &quiet).await.unwrap_err();
+        assert!(matches!(error, ApplyError::NotApplied { .. }), "{error}");
+
+        run(cluster.clone(), &plan, &options(dir.path(), false), &quiet).await.unwrap();
+        assert!(cluster.object("ConfigMap", Some("apps"), "old").is_none());
+        let outcome = rollback(cluster.clone(), &plan, &options(dir.path(), false), &quiet).await.unwrap();
+        assert_eq!(outcome.steps_run, ["s3", "s2", "s1"], "newest first");
+        assert_eq!(cluster.object("ConfigMap", Some("apps"), "old").unwrap()["data"], json!({"k": "v"}));
+        assert!(cluster.object("ConfigMap", Some("apps"), "new").is_none(), "what the plan created is gone");
+        let labels = cluster.object("Namespace", None, "apps").unwrap()["metadata"]["labels"].clone();
+        assert_eq!(labels, json!({"istio-injection": "enabled"}));
+        let again = rollback(cluster.clone(), &plan, &options(dir.path(), false), &quiet).await.unwrap();
+        assert!(again.steps_run.is_empty(), "a rolled-back plan has nothing left to roll back");
     }
 
     #[tokio::test]

@@ -25,7 +25,7 @@ pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "sailplan"
 /// The label naming the plan an object belongs to.
 pub const PLAN_LABEL: &str = "sailplan.dev/plan";
 /// The journal's key in its ConfigMap.
-const JOURNAL_KEY: &str = "journal.json";
+pub const JOURNAL_KEY: &str = "journal.json";
 
 /// Where a step stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

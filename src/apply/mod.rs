@@ -14,7 +14,7 @@ pub mod lock;
 pub mod probe;
 pub mod progress;
 
-pub use executor::{ApplyError, ExecutorOptions, Outcome, run};
+pub use executor::{ApplyError, ExecutorOptions, Outcome, rollback, run};
 pub use gates::{GateOutcome, Verdict, parse_duration};
 pub use journal::{Journal, JournalStore, StepStatus};
 pub use progress::{Mode, Progress};

@@ -55,7 +55,7 @@ pub struct ApplyArgs {
     pub cluster: ClusterFlags,
 }
 
-fn read_plan(path: &PathBuf) -> anyhow::Result<Plan> {
+pub(super) fn read_plan(path: &PathBuf) -> anyhow::Result<Plan> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))
         .hint("pass a plan file written by `sailplan plan --out`")?;

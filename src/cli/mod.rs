@@ -13,6 +13,7 @@ mod output;
 mod plan;
 mod profile;
 mod render;
+mod rollback;
 mod status;
 mod version;
 
@@ -56,6 +57,8 @@ enum Command {
     Diff(Box<diff::DiffArgs>),
     /// Apply a plan behind health gates, with a journal, resume and undo of a failed step
     Apply(Box<apply::ApplyArgs>),
+    /// Roll an applied plan back, newest step first, from its journal and backups, behind gates
+    Rollback(Box<rollback::RollbackArgs>),
     /// Show what the mesh runs: revisions and tags, proxies per namespace and version, releases, applies
     Status(status::StatusArgs),
 }
@@ -142,6 +145,7 @@ impl Cli {
             Command::Plan(args) => plan::run(&args),
             Command::Diff(args) => diff::run(&args),
             Command::Apply(args) => apply::run(&args),
+            Command::Rollback(args) => rollback::run(&args),
             Command::Status(args) => status::run(&args),
         }
     }

@@ -270,6 +270,27 @@ impl<'c, C: Cluster> ReleaseStore<'c, C> {
         .await
     }
 
+    /// Marks a revision uninstalled, as `helm uninstall --keep-history` leaves a release whose objects
+    /// are gone: through `uninstalling` to `uninstalled`, with the deletion time and Helm's
+    /// description. Marking an uninstalled revision again changes nothing.
+    pub async fn mark_uninstalled(&self, release: &Release) -> Result<Release, ReleaseError> {
+        if release.status() == Status::Uninstalled {
+            return Ok(release.clone());
+        }
+        let uninstalling = self.change(release, Status::Uninstalling, |_| None).await?;
+        self.rewrite(&uninstalling, |stored| {
+            if stored.status() == Status::Uninstalled {
+                return Ok(());
+            }
+            check_transition(stored, Status::Uninstalled)?;
+            stored.info.status = Status::Uninstalled;
+            stored.info.deleted = Timestamp::now();
+            stored.info.description = "Uninstallation complete".to_string();
+            Ok(())
+        })
+        .await
+    }
+
     /// Moves a revision to `next`, with the description `describe` gives for its current status.
     async fn change<'d>(
         &self,
