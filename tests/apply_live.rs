@@ -3,10 +3,11 @@
 //! workload, a backed-up deletion) runs to completion and running it again changes nothing; a failed
 //! gate undoes its step (exit 3); a killed apply resumes; a second apply is refused naming the
 //! holder; a stale plan exits 4; and the plan still comes out right through a proxy failing 30% of
-//! requests.
+//! requests. A fresh install of the newest version is planned, applied, listed by the real `helm`
+//! and rolled back as a user does it, and `rollback` puts the hand-built plan back from its backups.
 //!
-//! Each test uses its own namespace as the control-plane namespace (lock, journal, backups), so tests
-//! never touch istio-system. Plans carry a fingerprint of the whole cluster, so the tests of this
+//! Each test but the fresh install uses its own namespace as the control-plane namespace (lock,
+//! journal, backups); the fresh install uses istio-system and takes everything away again. Plans carry a fingerprint of the whole cluster, so the tests of this
 //! binary run one at a time.
 //!
 //! Run with `scripts/test.sh` (or `cargo test -- --ignored`, which starts a cluster for this binary).
@@ -588,4 +589,125 @@ async fn the_plan_comes_out_right_through_an_unreliable_api_server() {
         check_full_plan_applied(&client, &ns, dir.path(), "a1a1a1a1a1a1").await;
     })
     .await;
+}
+
+/// Removes what other tests (or an earlier run) may have left of Istio: the istio-system namespace
+/// and Istio's cluster-wide objects, so the cluster starts without Istio; then waits until no
+/// namespace is being deleted (a plan's fingerprint would change under it).
+async fn without_istio(client: &LiveCluster) {
+    support::run_tool(
+        "kubectl",
+        &["delete", "namespace", "istio-system", "--ignore-not-found", "--wait=true"],
+    );
+    for kind in [
+        "crd",
+        "mutatingwebhookconfiguration",
+        "validatingwebhookconfiguration",
+        "clusterrole",
+        "clusterrolebinding",
+    ] {
+        let names = support::run_tool("kubectl", &["get", kind, "-o", "name"]);
+        for name in names.lines().filter(|n| n.contains("istio")) {
+            support::run_tool("kubectl", &["delete", name, "--wait=true"]);
+        }
+    }
+    let namespaces = resource(client, "", "Namespace").await;
+    wait_for("no namespace being deleted", Duration::from_secs(120), || async {
+        let all = client.list(&namespaces, None, None).await.unwrap();
+        all.iter().all(|ns| ns.pointer("/metadata/deletionTimestamp").is_none()).then_some(())
+    })
+    .await;
+}
+
+/// Scenario 1 of the apply issue: a fresh install of the newest version with the default profile,
+/// as a user runs it (plan, apply, status), recorded as Helm releases the real `helm` lists; then
+/// `rollback` takes it all away again (the releases end `uninstalled`).
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a cluster: run scripts/test.sh"]
+async fn a_fresh_install_passes_its_gates_and_helm_lists_its_releases() {
+    let _serial = SERIAL.lock().await;
+    let client = support::connect().await;
+    without_istio(&client).await;
+    let dir = tempfile::tempdir().unwrap();
+    let plan_file = dir.path().join("install.yaml");
+    let kubeconfig = cluster().kubeconfig.to_str().unwrap().to_string();
+    let journal_dir = dir.path().join("journal").to_str().unwrap().to_string();
+    let newest =
+        sailplan::catalog::Catalog::embedded().unwrap().resolve("latest").unwrap().version.to_string();
+    let planned = sailplan(&[
+        "plan",
+        "--to",
+        &newest,
+        "--kubeconfig",
+        &kubeconfig,
+        "--out",
+        plan_file.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    assert!(planned.status.success(), "{}", stderr(&planned));
+    assert!(stderr(&planned).contains("(install, profile default)"), "{}", stderr(&planned));
+    let applied = sailplan(&[
+        "apply",
+        plan_file.to_str().unwrap(),
+        "--yes",
+        "--kubeconfig",
+        &kubeconfig,
+        "--journal-dir",
+        &journal_dir,
+    ])
+    .output()
+    .unwrap();
+    assert!(applied.status.success(), "{}", stderr(&applied));
+    for gate in ["crd-established: pass", "rollout-complete: pass", "pods-ready: pass", "webhook-ready: pass"]
+    {
+        assert!(stderr(&applied).contains(gate), "{gate}:\n{}", stderr(&applied));
+    }
+
+    let listed: Value =
+        serde_json::from_str(&support::run_tool("helm", &["list", "-n", "istio-system", "-o", "json"]))
+            .unwrap();
+    let mut releases: Vec<(String, String, String)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().into(),
+                r["status"].as_str().unwrap().into(),
+                r["app_version"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    releases.sort();
+    let expected: Vec<(String, String, String)> = ["istio-base", "istio-ingress", "istiod"]
+        .iter()
+        .map(|name| (name.to_string(), "deployed".to_string(), newest.clone()))
+        .collect();
+    assert_eq!(releases, expected);
+    let status = sailplan(&["status", "--kubeconfig", &kubeconfig]).output().unwrap();
+    let status = String::from_utf8_lossy(&status.stdout).to_string();
+    assert!(status.contains(&format!("default   {newest}")), "{status}");
+
+    let rolled_back = sailplan(&[
+        "rollback",
+        plan_file.to_str().unwrap(),
+        "--yes",
+        "--kubeconfig",
+        &kubeconfig,
+        "--journal-dir",
+        &journal_dir,
+    ])
+    .output()
+    .unwrap();
+    assert!(rolled_back.status.success(), "{}", stderr(&rolled_back));
+    let after: Value =
+        serde_json::from_str(&support::run_tool("helm", &["list", "-n", "istio-system", "-a", "-o", "json"]))
+            .unwrap();
+    assert!(after.as_array().unwrap().iter().all(|r| r["status"] == "uninstalled"), "{after}");
+    assert!(
+        !support::run_tool("kubectl", &["get", "crd", "-o", "name"]).contains("istio.io"),
+        "the CRDs went too"
+    );
+    assert!(get(&client, "apps", "Deployment", "istio-system", "istiod").await.is_none());
 }

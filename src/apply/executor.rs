@@ -435,6 +435,11 @@ impl<'a, C: Cluster> Run<'a, C> {
             let field = |p: &str| object.pointer(p).and_then(Value::as_str).unwrap_or("");
             let name = field("/metadata/name");
             let here = field("/metadata/namespace") == namespace;
+            // A namespace this apply created holds nothing the plan was made from (Kubernetes
+            // fills a new namespace with its own objects, such as the `kube-root-ca.crt` ConfigMap).
+            if created && here {
+                return true;
+            }
             match field("/kind") {
                 "ConfigMap" => here && name == journal,
                 "Secret" => here && name.starts_with(&backups),
@@ -743,15 +748,13 @@ impl<'a, C: Cluster> Run<'a, C> {
     /// uninstalled as `helm uninstall --keep-history` would: its objects are gone.
     async fn roll_back_release(&self, record: &ReleaseRecord) -> Result<(), ReleaseError> {
         let store = ReleaseStore::new(self.cluster);
-        let history = store.history(&record.name, &record.namespace).await?;
-        let previous = history
-            .iter()
-            .filter(|r| r.version < record.version)
-            .filter(|r| matches!(r.status(), ReleaseStatus::Deployed | ReleaseStatus::Superseded))
-            .map(|r| r.version)
-            .max();
-        match previous {
+        match record.replaced {
             Some(to) => {
+                let last = store.last(&record.name, &record.namespace).await?;
+                // Rolled back already (by an earlier, interrupted rollback): nothing to do.
+                if last.is_some_and(|l| l.version > record.version && l.status() == ReleaseStatus::Deployed) {
+                    return Ok(());
+                }
                 let rollback = store.begin_rollback(&record.name, &record.namespace, to).await?;
                 store.mark_deployed(&rollback).await?;
             }
@@ -819,6 +822,10 @@ impl<'a, C: Cluster> Run<'a, C> {
                     let created_here = direction == Direction::Undo
                         && self.journal.steps[index].applied.iter().any(|a| same_object(&a.object, object));
                     if !backed_up && !created_here {
+                        if direction == Direction::Undo {
+                            // The step never got to create it: there is nothing of ours to remove.
+                            continue;
+                        }
                         return Err(ActionError::NotBackedUp { object: object.to_string() });
                     }
                     self.cluster.delete(object, Propagation::Background).await.map_err(|source| {
@@ -1013,6 +1020,7 @@ impl<'a, C: Cluster> Run<'a, C> {
                 None => Vec::new(),
             };
             release::check_adoption(self.cluster, name, &namespace, &manifests, &previous).await?;
+            let replaced = deployed.as_ref().map(|d| d.version);
             let begun = match deployed {
                 Some(_) => store.begin_upgrade(name, &namespace, content).await?,
                 None => store.begin_install(name, &namespace, content).await?,
@@ -1021,6 +1029,7 @@ impl<'a, C: Cluster> Run<'a, C> {
                 name: name.to_string(),
                 namespace: namespace.clone(),
                 version: begun.version,
+                replaced,
             };
             let releases = &mut self.journal.steps[index].releases;
             releases.retain(|r| r.name != name);

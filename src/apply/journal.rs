@@ -67,6 +67,10 @@ pub struct ReleaseRecord {
     pub namespace: String,
     /// The revision this step wrote.
     pub version: u32,
+    /// The revision that was deployed when the step began (none: the step installed the release);
+    /// a rollback returns to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced: Option<u32>,
 }
 
 /// One step's record.
