@@ -107,3 +107,44 @@ fn bad_input_gets_one_error_naming_it() {
         .code(1)
         .stderr(contains("no-such-snapshot"));
 }
+
+#[test]
+fn gate_policy_flags_are_written_into_the_plan_for_review() {
+    let json = sailplan()
+        .args([
+            "plan",
+            "--snapshot",
+            SNAPSHOT,
+            "--to",
+            "1.6",
+            "-o",
+            "json",
+            "--accept-no-data",
+            "gateway-tls-handshake",
+        ])
+        .args(["--prometheus", "http://prometheus.istio-system:9090"])
+        .assert()
+        .success();
+    let plan: Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    let gates: Vec<&Value> = plan["spec"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["gates"].as_array().unwrap())
+        .collect();
+    let named = |name: &str| gates.iter().filter(move |g| g["name"] == name).collect::<Vec<_>>();
+    assert!(!named("gateway-tls-handshake").is_empty());
+    assert!(named("gateway-tls-handshake").iter().all(|g| g["noData"] == "pass"));
+    assert!(gates.iter().filter(|g| g["name"] != "gateway-tls-handshake").all(|g| g.get("noData").is_none()));
+    assert!(!named("telemetry-v2-metrics").is_empty());
+    assert!(
+        named("telemetry-v2-metrics")
+            .iter()
+            .all(|g| g["params"]["prometheus"] == "http://prometheus.istio-system:9090")
+    );
+    sailplan()
+        .args(["plan", "--snapshot", SNAPSHOT, "--to", "1.6", "--accept-no-data", "vibes"])
+        .assert()
+        .code(1)
+        .stderr(contains("there is no gate \"vibes\""));
+}

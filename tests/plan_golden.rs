@@ -30,6 +30,7 @@ fn request(to: &str, strategy: Option<Strategy>) -> PlanRequest {
         data_plane: DataPlanePolicy { batch_size: 2, pause: "30s".to_string(), namespace_order: Vec::new() },
         migration_options: Default::default(),
         allow_errors: false,
+        gate_policy: Default::default(),
         observed_from: "snapshot".to_string(),
         charts_dir: None,
     }

@@ -21,7 +21,7 @@ use super::kinds;
 use super::probe;
 use crate::cluster::{Cluster, ClusterError, ObjectRef, Resource, WatchEvent};
 use crate::collect::{CollectOptions, observe};
-use crate::plan::model::{Gate, Plan};
+use crate::plan::model::{GATE_NAMES, Gate, Plan};
 
 /// How long a gate waits for a watch event before looking again anyway.
 const FALLBACK_TICK: Duration = Duration::from_secs(10);
@@ -98,34 +98,11 @@ pub struct GateContext<'a> {
     pub timeout_cap: Option<Duration>,
 }
 
-/// Every gate this sailplan evaluates.
-pub const GATES: [&str; 19] = [
-    "cluster-reachable",
-    "no-apply-in-progress",
-    "plan-not-stale",
-    "no-blocking-findings",
-    "rollout-complete",
-    "pods-ready",
-    "proxies-converged",
-    "no-dual-injection-labels",
-    "crd-established",
-    "webhook-ready",
-    "root-ca-unchanged",
-    "config-accepted",
-    "policy-checks-off",
-    "telemetry-v2-metrics",
-    "jwks-reachable",
-    "gateway-tls-handshake",
-    "authz-tcp-scoped",
-    "prometheus-query",
-    "http-probe",
-];
-
 /// Checks, before anything runs, that a gate can be evaluated: a known name, a valid timeout and
 /// `noData` policy.
 pub fn validate(gate: &Gate) -> Result<(), String> {
-    if !GATES.contains(&gate.name.as_str()) {
-        return Err(format!("unknown gate {:?} (known: {})", gate.name, GATES.join(", ")));
+    if !GATE_NAMES.contains(&gate.name.as_str()) {
+        return Err(format!("unknown gate {:?} (known: {})", gate.name, GATE_NAMES.join(", ")));
     }
     parse_duration(&gate.timeout).map_err(|e| format!("gate {}: timeout {e}", gate.name))?;
     match gate.no_data.as_deref() {

@@ -12,7 +12,7 @@ use super::{ClusterFlags, OutputFormat, ValueFlags, WithHint};
 use crate::catalog::Strategy;
 use crate::inventory::Inventory;
 use crate::plan::model::{DataPlanePolicy, Plan};
-use crate::plan::{PlanRequest, plan, summary};
+use crate::plan::{GatePolicy, PlanRequest, plan, summary};
 
 /// `--strategy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -49,6 +49,13 @@ pub struct PlanFlags {
     /// Plan even though `check` finds errors (the plan is then not blocked)
     #[arg(long)]
     pub allow_errors: bool,
+    /// Prometheus for the metric gates (telemetry-v2-metrics), e.g. http://prometheus.istio-system:9090
+    #[arg(long, value_name = "URL")]
+    pub prometheus: Option<String>,
+    /// Let these gates pass when they have no data to decide from (written into the plan as
+    /// noData: pass); repeatable or comma-separated, e.g. gateway-tls-handshake,authz-tcp-scoped
+    #[arg(long, value_delimiter = ',', value_name = "GATE,...")]
+    pub accept_no_data: Vec<String>,
     #[command(flatten)]
     pub migration: MigrationFlags,
     /// Read a snapshot (from `collect`, or `kubectl get -o yaml` output) instead of a live cluster
@@ -99,6 +106,10 @@ impl PlanFlags {
             },
             migration_options: self.migration.options(),
             allow_errors: self.allow_errors,
+            gate_policy: GatePolicy {
+                prometheus: self.prometheus.clone(),
+                accept_no_data: self.accept_no_data.clone(),
+            },
             observed_from: observed_from.to_string(),
             charts_dir: None,
         };

@@ -51,6 +51,9 @@ pub struct PlanRequest {
     pub migration_options: migrate::Options,
     /// Plan even though `check` found errors (the plan is then not blocked).
     pub allow_errors: bool,
+    /// How gates that read traffic answer: a Prometheus to ask, and the gates whose "no data" is
+    /// accepted (written into the plan, so a reviewer sees it).
+    pub gate_policy: GatePolicy,
     /// `snapshot` or `cluster`.
     pub observed_from: String,
     /// A working copy of the charts.
@@ -100,12 +103,43 @@ pub enum PlanError {
         /// What the catalog allows.
         allowed: String,
     },
+    /// `--accept-no-data` names a gate sailplan does not have.
+    #[error("there is no gate {name:?} (gates: {})", model::GATE_NAMES.join(", "))]
+    UnknownGate {
+        /// The name given.
+        name: String,
+    },
     /// A control plane's version cannot be read.
     #[error("cannot tell the version of control plane {revision} (no image tag)")]
     UnknownVersion {
         /// The revision.
         revision: String,
     },
+}
+
+/// What the operator decided about gates that need traffic or metrics to answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GatePolicy {
+    /// The Prometheus the `telemetry-v2-metrics` gates query (`http://host:port`).
+    pub prometheus: Option<String>,
+    /// Gates whose "no data" verdict passes instead of failing (`noData: pass` in the plan).
+    pub accept_no_data: Vec<String>,
+}
+
+impl GatePolicy {
+    /// Applies the policy to every gate of `steps`.
+    fn apply(&self, steps: &mut [Step]) {
+        for gate in steps.iter_mut().flat_map(|s| s.gates.iter_mut()) {
+            if let Some(url) = &self.prometheus
+                && gate.name == "telemetry-v2-metrics"
+            {
+                gate.params.insert("prometheus".to_string(), url.clone());
+            }
+            if self.accept_no_data.contains(&gate.name) {
+                gate.no_data = Some("pass".to_string());
+            }
+        }
+    }
 }
 
 /// The namespace the control plane is installed in.
@@ -475,6 +509,11 @@ pub fn check_current(plan: &Plan, observed: &[Value]) -> Result<(), Stale> {
 pub fn plan(inventory: &Inventory, request: &PlanRequest) -> Result<Plan, PlanError> {
     let catalog = Catalog::embedded()?;
     let target = catalog.resolve_renderable(&request.to)?.version;
+    if let Some(unknown) =
+        request.gate_policy.accept_no_data.iter().find(|g| !model::GATE_NAMES.contains(&g.as_str()))
+    {
+        return Err(PlanError::UnknownGate { name: unknown.clone() });
+    }
     let control_planes = installed(inventory)?;
     let fingerprint = fingerprint::of(inventory.objects());
     let user_values = request.values.merge()?;
@@ -930,7 +969,9 @@ pub fn plan(inventory: &Inventory, request: &PlanRequest) -> Result<Plan, PlanEr
             .map(|(_, id)| (*id).to_string());
     }
     let blocked = findings.iter().any(PlanFinding::blocks) && !request.allow_errors;
-    let spec = PlanSpec { source, target, fingerprint, hops, findings, blocked, steps: planner.steps };
+    let mut steps = planner.steps;
+    request.gate_policy.apply(&mut steps);
+    let spec = PlanSpec { source, target, fingerprint, hops, findings, blocked, steps };
     let id = sha256_hex(serde_json::to_string(&spec).unwrap_or_default().as_bytes())[..12].to_string();
     Ok(Plan {
         api_version: API_VERSION.to_string(),

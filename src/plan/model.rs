@@ -285,6 +285,29 @@ pub enum Action {
     },
 }
 
+/// Every gate a plan may name (`sailplan apply` evaluates each of them).
+pub const GATE_NAMES: [&str; 19] = [
+    "cluster-reachable",
+    "no-apply-in-progress",
+    "plan-not-stale",
+    "no-blocking-findings",
+    "rollout-complete",
+    "pods-ready",
+    "proxies-converged",
+    "no-dual-injection-labels",
+    "crd-established",
+    "webhook-ready",
+    "root-ca-unchanged",
+    "config-accepted",
+    "policy-checks-off",
+    "telemetry-v2-metrics",
+    "jwks-reachable",
+    "gateway-tls-handshake",
+    "authz-tcp-scoped",
+    "prometheus-query",
+    "http-probe",
+];
+
 /// A gate: a named check with a timeout and a verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
