@@ -970,8 +970,9 @@ fn action_name(action: &Action) -> &'static str {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::apply::fake::Fake;
     use crate::apply::progress::Mode;
+    use crate::cluster::sim::SimCluster;
+    use crate::snapshot::Snapshot;
     use base64::Engine as _;
 
     const VALUE: &str = "a-secret-value-never-to-be-seen";
@@ -990,8 +991,8 @@ mod tests {
         .unwrap()
     }
 
-    async fn cluster() -> Arc<Fake> {
-        let fake = Fake::default();
+    async fn cluster() -> Arc<SimCluster> {
+        let fake = SimCluster::from_snapshot(&Snapshot::default());
         for object in [
             json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}}),
             json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "apps", "labels": {"istio-injection": "enabled"}}}),
@@ -1004,7 +1005,7 @@ mod tests {
         Arc::new(fake)
     }
 
-    async fn fingerprint(cluster: &Fake) -> String {
+    async fn fingerprint(cluster: &SimCluster) -> String {
         let options = CollectOptions { istio_namespace: "istio-system".into() };
         crate::plan::fingerprint::of(&observe(cluster, &options, &|_, _, _| {}).await.unwrap().objects)
     }

@@ -5,8 +5,6 @@
 
 pub mod backup;
 pub mod executor;
-#[cfg(test)]
-mod fake;
 pub mod gates;
 pub mod journal;
 pub mod kinds;
