@@ -56,6 +56,8 @@ pub struct ExecutorOptions {
     pub resume: bool,
     /// The longest any one gate waits (`--timeout`).
     pub gate_timeout: Option<Duration>,
+    /// Changes to gate verdicts (rehearsals only; none for a real apply).
+    pub overrides: gates::Overrides,
 }
 
 impl Default for ExecutorOptions {
@@ -67,6 +69,7 @@ impl Default for ExecutorOptions {
             journal_dir: PathBuf::from(".sailplan"),
             resume: false,
             gate_timeout: None,
+            overrides: gates::Overrides::default(),
         }
     }
 }
@@ -498,7 +501,7 @@ impl<'a, C: Cluster> Run<'a, C> {
                 own_objects: &own,
                 timeout_cap: self.options.gate_timeout,
             };
-            let outcome = gates::evaluate(self.cluster, gate, &context).await;
+            let outcome = self.options.overrides.apply(gates::evaluate(self.cluster, gate, &context).await);
             self.progress.gate(&outcome);
             self.journal.steps[index].gates.push(outcome.clone());
             self.save().await?;

@@ -13,6 +13,6 @@ pub mod probe;
 pub mod progress;
 
 pub use executor::{ApplyError, ExecutorOptions, Outcome, run};
-pub use gates::{GateOutcome, Verdict, parse_duration};
+pub use gates::{GateOutcome, Overrides, Verdict, parse_duration};
 pub use journal::{Journal, JournalStore, StepStatus};
 pub use progress::{Mode, Progress};
