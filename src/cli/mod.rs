@@ -12,6 +12,7 @@ mod observed;
 mod output;
 mod plan;
 mod profile;
+mod rehearse;
 mod render;
 mod status;
 mod version;
@@ -56,6 +57,8 @@ enum Command {
     Diff(Box<diff::DiffArgs>),
     /// Apply a plan behind health gates, with a journal, resume and undo of a failed step
     Apply(Box<apply::ApplyArgs>),
+    /// Rehearse an upgrade offline: plan it and run it against a simulation of a snapshot
+    Rehearse(Box<rehearse::RehearseArgs>),
     /// Show what the mesh runs: revisions and tags, proxies per namespace and version, releases, applies
     Status(status::StatusArgs),
 }
@@ -142,6 +145,7 @@ impl Cli {
             Command::Plan(args) => plan::run(&args),
             Command::Diff(args) => diff::run(&args),
             Command::Apply(args) => apply::run(&args),
+            Command::Rehearse(args) => rehearse::run(&args),
             Command::Status(args) => status::run(&args),
         }
     }

@@ -11,8 +11,8 @@
 //! built-in kinds plus CRDs ([`discovery`]), and controllers and the sidecar injector act at once
 //! ([`controllers`]).
 //!
-//! Secrets in a snapshot have key names but no values; the simulation gives each key a placeholder
-//! value (the words "simulated value"), so plans that copy Secret data can run.
+//! The simulation holds what it is given: a snapshot's Secrets have key names but no values, and
+//! `rehearse` fills those in before building it.
 
 mod controllers;
 mod discovery;
@@ -21,7 +21,6 @@ mod merge;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
-use base64::Engine as _;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use serde_json::{Value, json};
@@ -31,9 +30,8 @@ use self::controllers::Mesh;
 use self::discovery::Served;
 use self::merge::{Selector, workload_selects};
 use super::{ApplyOptions, Cluster, ClusterError, Discovered, ObjectRef, Propagation, Resource, WatchEvent};
-use crate::collect::SECRET_KEYS_ANNOTATION;
 use crate::inventory::text;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Snapshot, SnapshotInfo};
 
 /// The Kubernetes version reported when the snapshot does not say.
 const DEFAULT_KUBERNETES: semver::Version = semver::Version::new(1, 33, 0);
@@ -145,16 +143,19 @@ fn touches_mesh(kind: &str, object: &Value) -> bool {
 impl SimCluster {
     /// A cluster holding the snapshot's objects, serving its Istio kinds and the built-in ones.
     pub fn from_snapshot(snapshot: &Snapshot) -> SimCluster {
-        let kubernetes = snapshot
-            .info
+        SimCluster::new(&snapshot.info, snapshot.objects.iter().cloned())
+    }
+
+    /// A cluster holding `objects`, of a cluster `info` describes.
+    pub fn new(info: &SnapshotInfo, objects: impl IntoIterator<Item = Value>) -> SimCluster {
+        let kubernetes = info
             .kubernetes_version
             .as_deref()
             .and_then(|v| crate::version::parse_lenient(v).ok())
             .unwrap_or(DEFAULT_KUBERNETES);
-        let mut state = State { served: Served::new(&snapshot.info.served), ..State::default() };
-        for object in &snapshot.objects {
-            let Some((group_kind, name)) = key_of(object) else { continue };
-            let mut object = object.clone();
+        let mut state = State { served: Served::new(&info.served), ..State::default() };
+        for mut object in objects {
+            let Some((group_kind, name)) = key_of(&object) else { continue };
             state.resource_version += 1;
             state.uids += 1;
             let metadata = &mut object["metadata"];
@@ -165,15 +166,11 @@ impl SimCluster {
             if metadata.get("generation").is_none() {
                 metadata["generation"] = json!(1);
             }
-            match group_kind.1.as_str() {
-                "CustomResourceDefinition" => {
-                    state.served.add_crd(&object);
-                    if object.pointer("/status/conditions").is_none() {
-                        object["status"] = controllers::crd_status(&object);
-                    }
+            if group_kind.1 == "CustomResourceDefinition" {
+                state.served.add_crd(&object);
+                if object.pointer("/status/conditions").is_none() {
+                    object["status"] = controllers::crd_status(&object);
                 }
-                "Secret" => with_placeholder_data(&mut object),
-                _ => {}
             }
             state.objects.entry(group_kind).or_default().insert(name, Entry { object, applied: None });
         }
@@ -305,24 +302,6 @@ enum Write<'a> {
     Apply { dry_run: bool },
     /// A JSON merge patch.
     Patch(&'a Value),
-}
-
-/// Gives each key a Secret lists by name (a snapshot holds no values) a placeholder value.
-fn with_placeholder_data(secret: &mut Value) {
-    if secret.get("data").is_some() {
-        return;
-    }
-    let Some(keys) = secret
-        .pointer(&format!("/metadata/annotations/{}", SECRET_KEYS_ANNOTATION.replace('/', "~1")))
-        .and_then(Value::as_str)
-        .map(str::to_string)
-    else {
-        return;
-    };
-    let value = base64::engine::general_purpose::STANDARD.encode("simulated value");
-    let data: serde_json::Map<String, Value> =
-        keys.split(',').filter(|k| !k.is_empty()).map(|k| (k.to_string(), json!(value))).collect();
-    secret["data"] = Value::Object(data);
 }
 
 impl State {
