@@ -648,6 +648,11 @@ impl<'a, C: Cluster> Run<'a, C> {
                     let created_here = direction == Direction::Undo
                         && self.journal.steps[index].applied.iter().any(|a| same_object(&a.object, object));
                     if !backed_up && !created_here {
+                        // An undo after the step failed before creating the object has nothing to
+                        // remove; an object that is there was not made by this step and stays.
+                        if direction == Direction::Undo && !self.exists(object).await? {
+                            continue;
+                        }
                         return Err(ActionError::NotBackedUp { object: object.to_string() });
                     }
                     self.cluster.delete(object, Propagation::Background).await.map_err(|source| {
@@ -731,6 +736,22 @@ impl<'a, C: Cluster> Run<'a, C> {
             }
         }
         Ok(())
+    }
+
+    /// Whether an object exists (a kind the cluster does not serve has no objects).
+    async fn exists(&mut self, object: &ObjectRef) -> Result<bool, ActionError> {
+        let cluster_error = |source: ClusterError| ActionError::Cluster {
+            verb: "get",
+            object: object.to_string(),
+            source: Box::new(source),
+        };
+        let resource = match self.kinds.resource(self.cluster, &object.api_version, &object.kind).await {
+            Ok(resource) => resource,
+            Err(ClusterError::UnknownKind { .. }) => return Ok(false),
+            Err(e) => return Err(cluster_error(e)),
+        };
+        let found = self.cluster.get(&resource, object.namespace.as_deref(), &object.name).await;
+        Ok(found.map_err(cluster_error)?.is_some())
     }
 
     /// Server-side applies one object (copying Secret data named by `sailplan.dev/copy-from` in the

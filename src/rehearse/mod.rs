@@ -256,14 +256,16 @@ pub async fn rehearse(snapshot: &Snapshot, options: &Options) -> Result<Rehearsa
     let steps = journal.map(|j| j.steps).unwrap_or_default();
 
     let after_snapshot = observe(&*cluster, &collect, &|_, _, _| {}).await?;
+    let after = MeshStatus::of(&Inventory::from(after_snapshot));
+    // Against every object of the simulation, not only the kinds an observation reads (the plan
+    // applies ServiceAccounts, roles and budgets too), read as `collect` reads them.
+    let mut end_state = cluster.objects();
+    end_state.iter_mut().for_each(crate::collect::sanitize);
     drop(cluster);
-    let after_inventory = Inventory::from(after_snapshot);
-    let after = MeshStatus::of(&after_inventory);
-    let final_changes: Vec<ObjectChange> =
-        diff::compare(&applied, after_inventory.objects(), &deleted, &diff_options)?
-            .into_iter()
-            .filter(|c| c.action != diff::Action::Unchanged)
-            .collect();
+    let final_changes: Vec<ObjectChange> = diff::compare(&applied, &end_state, &deleted, &diff_options)?
+        .into_iter()
+        .filter(|c| c.action != diff::Action::Unchanged)
+        .collect();
     let final_diff = Summary::of(&final_changes);
 
     let done: BTreeMap<&str, bool> =
@@ -390,6 +392,7 @@ pub fn text(rehearsal: &Rehearsal) -> String {
     let _ = writeln!(out, "Final diff: {}", diff::summary_line(&rehearsal.final_diff));
     for change in &rehearsal.final_changes {
         let _ = writeln!(out, "  {} {}", format!("{:?}", change.action).to_lowercase(), change.id);
+        out.push_str(&indent(&change.diff));
     }
     let accepted = rehearsal.accepted_no_data();
     if !rehearsal.notes.is_empty() || !accepted.is_empty() {
