@@ -56,16 +56,12 @@ pub fn fill_in(mut secret: Value) -> Value {
         .unwrap_or_default();
     let helm = secret.get("type").and_then(Value::as_str) == Some(HELM_RELEASE_TYPE);
     let release = if helm { release_value(&secret) } else { None };
-    let data: Map<String, Value> = keys
-        .into_iter()
-        .map(|key| {
-            let value = match (&release, key.as_str()) {
-                (Some(release), "release") => release.clone(),
-                _ => STANDARD.encode(PLACEHOLDER),
-            };
-            (key, json!(value))
-        })
-        .collect();
+    let mut data: Map<String, Value> =
+        keys.into_iter().map(|key| (key, json!(STANDARD.encode(PLACEHOLDER)))).collect();
+    if let Some(release) = release {
+        // A record whose key names were not collected still holds its release under `release`.
+        data.insert("release".to_string(), json!(release));
+    }
     if !data.is_empty() {
         secret["data"] = Value::Object(data);
     }
