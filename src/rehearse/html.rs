@@ -31,6 +31,7 @@ const TIMELINE_STYLE: &str = r#"
 .badge-nodata { color: var(--warning); background: var(--warning-bg); }
 .step .why { margin: 6px 0 0; font-size: 13px; }
 .columns { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
+.columns > div { min-width: 0; }
 pre.status { background: var(--soft); padding: 10px; border-radius: 6px; overflow-x: auto; font-size: 12px; }
 "#;
 
@@ -99,7 +100,7 @@ fn timeline(out: &mut String, rehearsal: &Rehearsal) {
                  <span class=\"step-id mono\">{}</span><span>{}</span><span class=\"phase\">{}</span></div>",
                 escape(&step.id),
                 escape(&step.title),
-                escape(&format!("{:?}", step.phase).to_lowercase())
+                escape(serde_json::to_value(step.phase).ok().as_ref().and_then(|v| v.as_str()).unwrap_or(""))
             );
             let gates = record.map(|r| r.gates.as_slice()).unwrap_or_default();
             if !gates.is_empty() {
