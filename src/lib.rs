@@ -21,6 +21,7 @@ pub mod migrate;
 pub mod parallel;
 pub mod plan;
 pub mod profile;
+pub mod rehearse;
 pub mod release;
 pub mod render;
 pub mod report;

@@ -31,8 +31,9 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// The stylesheet: system fonts only, readable in print and without colour.
-const STYLE: &str = r#"
+/// The stylesheet: system fonts only, readable in print and without colour (shared by the rehearsal
+/// report, so both reports look alike).
+pub const STYLE: &str = r#"
 :root {
   --ink: #1d2939; --muted: #667085; --line: #d0d5dd; --soft: #f2f4f7; --accent: #0b4f8a;
   --error: #b42318; --error-bg: #fef3f2; --warning: #93370d; --warning-bg: #fffaeb;

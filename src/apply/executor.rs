@@ -58,6 +58,8 @@ pub struct ExecutorOptions {
     pub resume: bool,
     /// The longest any one gate waits (`--timeout`).
     pub gate_timeout: Option<Duration>,
+    /// Changes to gate verdicts (rehearsals only; none for a real apply).
+    pub overrides: gates::Overrides,
 }
 
 impl Default for ExecutorOptions {
@@ -69,6 +71,7 @@ impl Default for ExecutorOptions {
             journal_dir: PathBuf::from(".sailplan"),
             resume: false,
             gate_timeout: None,
+            overrides: gates::Overrides::default(),
         }
     }
 }
@@ -568,7 +571,7 @@ impl<'a, C: Cluster> Run<'a, C> {
                 own_objects: &own,
                 timeout_cap: self.options.gate_timeout,
             };
-            let outcome = gates::evaluate(self.cluster, gate, &context).await;
+            let outcome = self.options.overrides.apply(gates::evaluate(self.cluster, gate, &context).await);
             self.progress.gate(&outcome);
             self.journal.steps[index].gates.push(outcome.clone());
             self.save().await?;
@@ -823,7 +826,8 @@ impl<'a, C: Cluster> Run<'a, C> {
                         && self.journal.steps[index].applied.iter().any(|a| same_object(&a.object, object));
                     if !backed_up && !created_here {
                         if direction == Direction::Undo {
-                            // The step never got to create it: there is nothing of ours to remove.
+                            // Neither created by this step nor backed up: not ours to remove (the
+                            // step failed before creating it, or it was there before); it stays.
                             continue;
                         }
                         return Err(ActionError::NotBackedUp { object: object.to_string() });
@@ -1153,8 +1157,9 @@ fn action_name(action: &Action) -> &'static str {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::apply::fake::Fake;
     use crate::apply::progress::Mode;
+    use crate::cluster::sim::SimCluster;
+    use crate::snapshot::Snapshot;
     use base64::Engine as _;
 
     const VALUE: &str = "a-secret-value-never-to-be-seen";
@@ -1173,8 +1178,8 @@ mod tests {
         .unwrap()
     }
 
-    async fn cluster() -> Arc<Fake> {
-        let fake = Fake::default();
+    async fn cluster() -> Arc<SimCluster> {
+        let fake = SimCluster::from_snapshot(&Snapshot::default());
         for object in [
             json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}}),
             json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "apps", "labels": {"istio-injection": "enabled"}}}),
@@ -1187,7 +1192,7 @@ mod tests {
         Arc::new(fake)
     }
 
-    async fn fingerprint(cluster: &Fake) -> String {
+    async fn fingerprint(cluster: &SimCluster) -> String {
         let options = CollectOptions { istio_namespace: "istio-system".into() };
         crate::plan::fingerprint::of(&observe(cluster, &options, &|_, _, _| {}).await.unwrap().objects)
     }

@@ -55,6 +55,48 @@ pub struct GateOutcome {
     pub passed: bool,
 }
 
+/// What a rehearsal changes about gate verdicts; a real apply uses the default, which changes
+/// nothing. A gate can be made to fail (to show a step's undo path), and no-data can be accepted
+/// where the simulation has nothing to measure (no traffic, no Prometheus). Either way the gate is
+/// still evaluated, and its outcome says what it saw and what was overridden.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// This gate fails wherever it is evaluated.
+    pub fail: Option<String>,
+    /// No-data verdicts let the step go on, with this reason added to their message.
+    pub accept_no_data: Option<String>,
+}
+
+impl Overrides {
+    /// `outcome` as the overrides change it.
+    pub fn apply(&self, outcome: GateOutcome) -> GateOutcome {
+        if self.fail.as_deref() == Some(outcome.name.as_str()) {
+            let seen = match outcome.verdict {
+                Verdict::Pass => "pass",
+                Verdict::Fail => "fail",
+                Verdict::NoData => "no data",
+            };
+            return GateOutcome {
+                verdict: Verdict::Fail,
+                message: format!(
+                    "failed on purpose (fault injected); the gate itself saw {seen}: {}",
+                    outcome.message
+                ),
+                passed: false,
+                ..outcome
+            };
+        }
+        match &self.accept_no_data {
+            Some(reason) if outcome.verdict == Verdict::NoData && !outcome.passed => GateOutcome {
+                message: format!("{}; accepted: {reason}", outcome.message),
+                passed: true,
+                ..outcome
+            },
+            _ => outcome,
+        }
+    }
+}
+
 /// One look at the cluster: decided, or not yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Check {
@@ -1222,6 +1264,26 @@ mod tests {
         assert!(matches!(prometheus_verdict(&scalar, "q", 2.0, ">="), Check::Pass(_)));
         assert!(compare(1.0, "~", 1.0).is_err());
         assert!(status_matches(204, "2xx") && status_matches(200, "200") && !status_matches(500, "2xx"));
+    }
+
+    #[test]
+    fn overrides_fail_a_named_gate_and_accept_no_data_with_a_reason() {
+        let outcome = |name: &str, verdict: Verdict| GateOutcome {
+            name: name.into(),
+            passed: verdict == Verdict::Pass,
+            verdict,
+            message: "seen".into(),
+        };
+        assert_eq!(Overrides::default().apply(outcome("a", Verdict::NoData)), outcome("a", Verdict::NoData));
+        let overrides = Overrides { fail: Some("a".into()), accept_no_data: Some("no traffic here".into()) };
+        let failed = overrides.apply(outcome("a", Verdict::Pass));
+        assert!(
+            !failed.passed && failed.verdict == Verdict::Fail && failed.message.contains("saw pass: seen")
+        );
+        let accepted = overrides.apply(outcome("b", Verdict::NoData));
+        assert!(accepted.passed && accepted.verdict == Verdict::NoData);
+        assert!(accepted.message.ends_with("accepted: no traffic here"));
+        assert!(!overrides.apply(outcome("b", Verdict::Fail)).passed);
     }
 
     #[test]

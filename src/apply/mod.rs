@@ -5,8 +5,6 @@
 
 pub mod backup;
 pub mod executor;
-#[cfg(test)]
-mod fake;
 pub mod gates;
 pub mod journal;
 pub mod kinds;
@@ -15,6 +13,6 @@ pub mod probe;
 pub mod progress;
 
 pub use executor::{ApplyError, ExecutorOptions, Outcome, rollback, run};
-pub use gates::{GateOutcome, Verdict, parse_duration};
+pub use gates::{GateOutcome, Overrides, Verdict, parse_duration};
 pub use journal::{Journal, JournalStore, StepStatus};
 pub use progress::{Mode, Progress};

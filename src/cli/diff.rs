@@ -3,18 +3,17 @@
 //! normalisation hides what is not a change (see docs/diff.md); Secret values are never shown.
 //! `--detailed-exitcode` exits 2 when there are changes, like `helm diff` and `terraform plan`.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::output::{colour_on_stdout, write_stdout};
 use super::plan::PlanFlags;
 use super::{OutputFormat, WithHint};
 use crate::diff::{self, DiffOptions, Summary};
-use crate::plan::model::{Action, ObjectRef, Plan};
+use crate::plan::model::Plan;
 
 /// The exit code of `--detailed-exitcode` when there are changes.
 pub const HAS_CHANGES: u8 = 2;
@@ -38,56 +37,6 @@ pub struct DiffArgs {
     pub output: OutputFormat,
 }
 
-/// What the plan applies (the last version of each object) and deletes, in plan order.
-pub fn plan_objects(plan: &Plan) -> (Vec<Value>, Vec<ObjectRef>) {
-    // By (kind, namespace, name): the last action on an object decides whether it ends applied or
-    // deleted; the first one fixes its place in the output.
-    type Key = (String, Option<String>, String);
-    let key = |r: &ObjectRef| (r.kind.clone(), r.namespace.clone(), r.name.clone());
-    let mut order: Vec<Key> = Vec::new();
-    let mut last: HashMap<Key, Option<Value>> = HashMap::new();
-    let mut deletions: HashMap<Key, ObjectRef> = HashMap::new();
-    let mut record = |k: Key, value: Option<Value>, last: &mut HashMap<Key, Option<Value>>| {
-        if last.insert(k.clone(), value).is_none() {
-            order.push(k);
-        }
-    };
-    for step in &plan.spec.steps {
-        for action in &step.actions {
-            match action {
-                Action::Apply { objects, .. } => {
-                    for object in objects {
-                        if let Some(reference) = ObjectRef::of(object) {
-                            record(key(&reference), Some(object.clone()), &mut last);
-                        }
-                    }
-                }
-                Action::MoveTag { webhook, .. } => {
-                    if let Some(reference) = ObjectRef::of(webhook) {
-                        record(key(&reference), Some(webhook.clone()), &mut last);
-                    }
-                }
-                Action::Delete { objects } => {
-                    for reference in objects {
-                        deletions.insert(key(reference), reference.clone());
-                        record(key(reference), None, &mut last);
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    let mut applied = Vec::new();
-    let mut deleted = Vec::new();
-    for k in order {
-        match last.remove(&k).flatten() {
-            Some(object) => applied.push(object),
-            None => deleted.extend(deletions.remove(&k)),
-        }
-    }
-    (applied, deleted)
-}
-
 pub fn run(args: &DiffArgs) -> anyhow::Result<ExitCode> {
     let (plan, observed) = match &args.plan {
         Some(path) => {
@@ -109,7 +58,7 @@ pub fn run(args: &DiffArgs) -> anyhow::Result<ExitCode> {
             (plan, inventory.into_objects())
         }
     };
-    let (applied, deleted) = plan_objects(&plan);
+    let (applied, deleted) = plan.end_objects();
     let options = DiffOptions { sanitized: true, whole_objects: args.show_whole };
     let changes = diff::compare(&applied, &observed, &deleted, &options)?;
     let summary = Summary::of(&changes);

@@ -12,6 +12,7 @@ mod observed;
 mod output;
 mod plan;
 mod profile;
+mod rehearse;
 mod render;
 mod rollback;
 mod status;
@@ -59,6 +60,8 @@ enum Command {
     Apply(Box<apply::ApplyArgs>),
     /// Roll an applied plan back, newest step first, from its journal and backups, behind gates
     Rollback(Box<rollback::RollbackArgs>),
+    /// Rehearse an upgrade offline: plan it and run it against a simulation of a snapshot
+    Rehearse(Box<rehearse::RehearseArgs>),
     /// Show what the mesh runs: revisions and tags, proxies per namespace and version, releases, applies
     Status(status::StatusArgs),
 }
@@ -146,6 +149,7 @@ impl Cli {
             Command::Diff(args) => diff::run(&args),
             Command::Apply(args) => apply::run(&args),
             Command::Rollback(args) => rollback::run(&args),
+            Command::Rehearse(args) => rehearse::run(&args),
             Command::Status(args) => status::run(&args),
         }
     }

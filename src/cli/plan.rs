@@ -82,16 +82,14 @@ pub struct PlanArgs {
 }
 
 impl PlanFlags {
-    /// Observes and plans; returns the plan and what was observed.
-    pub fn make(&self) -> anyhow::Result<(Plan, Inventory)> {
+    /// The plan request the flags describe, for a state observed from `observed_from`.
+    pub fn request(&self, observed_from: &str) -> anyhow::Result<PlanRequest> {
         let to = self
             .to
             .clone()
             .ok_or_else(|| anyhow::anyhow!("no target version"))
             .hint("pass --to VERSION (see `sailplan version list`), or --plan FILE")?;
-        let (snapshot, observed_from) =
-            super::observed::read(self.snapshot.as_deref(), &self.cluster, &self.istio_namespace)?;
-        let request = PlanRequest {
+        Ok(PlanRequest {
             to,
             profile: self.profile.clone(),
             values: self.values.options(),
@@ -112,7 +110,15 @@ impl PlanFlags {
             },
             observed_from: observed_from.to_string(),
             charts_dir: None,
-        };
+        })
+    }
+
+    /// Observes and plans; returns the plan and what was observed.
+    pub fn make(&self) -> anyhow::Result<(Plan, Inventory)> {
+        self.request("")?;
+        let (snapshot, observed_from) =
+            super::observed::read(self.snapshot.as_deref(), &self.cluster, &self.istio_namespace)?;
+        let request = self.request(observed_from)?;
         let inventory = Inventory::from(snapshot);
         let plan = plan(&inventory, &request)
             .hint("check the target with `sailplan version list` and the mesh with `sailplan check`")?;

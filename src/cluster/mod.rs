@@ -1,10 +1,12 @@
 //! One trait for everything that reads or writes a cluster. Observing and applying are the only
 //! stages that touch a cluster, and they do it through [`Cluster`], so the same code runs against a
-//! live API server ([`live::LiveCluster`], on kube-rs) and, later, against an in-memory simulation
-//! built from a snapshot. Objects cross the trait as plain JSON values, the model the rest of
-//! sailplan (rendering, diffing, planning) already uses.
+//! live API server ([`live::LiveCluster`], on kube-rs) and against an in-memory simulation built
+//! from a snapshot ([`sim::SimCluster`], which `rehearse` runs plans against). Objects cross the
+//! trait as plain JSON values, the model the rest of sailplan (rendering, diffing, planning) already
+//! uses.
 
 pub mod live;
+pub mod sim;
 
 use std::fmt;
 use std::future::Future;
@@ -224,7 +226,7 @@ fn in_namespace(namespace: Option<&str>) -> String {
     namespace.map(|ns| format!(" in namespace {ns}")).unwrap_or_else(|| " (cluster-wide)".to_string())
 }
 
-/// Reads and writes a cluster. Implemented by the live kube-rs client and (later) by the in-memory
+/// Reads and writes a cluster. Implemented by the live kube-rs client and by the in-memory
 /// simulation used for rehearsals.
 pub trait Cluster: Send + Sync {
     /// The Kubernetes version of the API server.

@@ -4,7 +4,7 @@
 //! undo it. Objects to apply are embedded whole; objects to delete or back up are named. Field order
 //! and list order are fixed, so the same inputs always give a byte-identical file.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -28,6 +28,58 @@ pub struct Plan {
     pub metadata: PlanMetadata,
     /// Where from, where to, and how.
     pub spec: PlanSpec,
+}
+
+impl Plan {
+    /// What the plan applies (the last version of each object) and deletes, in plan order.
+    pub fn end_objects(&self) -> (Vec<Value>, Vec<ObjectRef>) {
+        // By (kind, namespace, name): the last action on an object decides whether it ends applied or
+        // deleted; the first one fixes its place in the output.
+        type Key = (String, Option<String>, String);
+        let key = |r: &ObjectRef| (r.kind.clone(), r.namespace.clone(), r.name.clone());
+        let mut order: Vec<Key> = Vec::new();
+        let mut last: HashMap<Key, Option<Value>> = HashMap::new();
+        let mut deletions: HashMap<Key, ObjectRef> = HashMap::new();
+        let mut record = |k: Key, value: Option<Value>, last: &mut HashMap<Key, Option<Value>>| {
+            if last.insert(k.clone(), value).is_none() {
+                order.push(k);
+            }
+        };
+        for step in &self.spec.steps {
+            for action in &step.actions {
+                match action {
+                    Action::Apply { objects, .. } => {
+                        for object in objects {
+                            if let Some(reference) = ObjectRef::of(object) {
+                                record(key(&reference), Some(object.clone()), &mut last);
+                            }
+                        }
+                    }
+                    Action::MoveTag { webhook, .. } => {
+                        if let Some(reference) = ObjectRef::of(webhook) {
+                            record(key(&reference), Some(webhook.clone()), &mut last);
+                        }
+                    }
+                    Action::Delete { objects } => {
+                        for reference in objects {
+                            deletions.insert(key(reference), reference.clone());
+                            record(key(reference), None, &mut last);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut applied = Vec::new();
+        let mut deleted = Vec::new();
+        for k in order {
+            match last.remove(&k).flatten() {
+                Some(object) => applied.push(object),
+                None => deleted.extend(deletions.remove(&k)),
+            }
+        }
+        (applied, deleted)
+    }
 }
 
 /// A plan's identity.
