@@ -6,8 +6,8 @@
 //! step runs its actions, then its gates; a failed gate (or action) runs the step's undo actions,
 //! records why, and stops the run. Actions are idempotent so a step interrupted half-way is simply
 //! run again on `--resume`: apply, relabel and delete are no-ops once done, backups already taken are
-//! kept (a re-run must not back up what the step itself changed), and restarts already recorded are
-//! not repeated.
+//! kept (a re-run must not back up what the step itself changed), and a workload whose template
+//! already carries the step's recorded `restartedAt` is not restarted again.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -884,35 +884,64 @@ impl<'a, C: Cluster> Run<'a, C> {
                 )?;
             }
             Action::Restart { namespace, workloads } => {
+                // Forward, every workload of the step gets the step's one `restartedAt`; an earlier
+                // attempt may have set it already, and a workload carrying it is not restarted again.
+                let (at, earlier) = match (direction, &self.journal.steps[index].restarted_at) {
+                    (Direction::Forward, Some(at)) => (at.clone(), true),
+                    (Direction::Forward, None) => {
+                        let at = now();
+                        self.journal.steps[index].restarted_at = Some(at.clone());
+                        self.save().await?;
+                        (at, false)
+                    }
+                    (Direction::Undo, _) => (now(), false),
+                };
                 for workload in workloads {
                     let mut target = workload.clone();
                     if target.namespace.is_none() {
                         target.namespace = Some(namespace.clone());
                     }
-                    let key = target.to_string();
-                    if direction == Direction::Forward
-                        && self.journal.steps[index].restarts.contains_key(&key)
-                    {
+                    if earlier && self.restarted_with(&target).await?.as_deref() == Some(at.as_str()) {
                         continue;
                     }
-                    let at = now();
                     let patch =
                         json!({"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: at}}}}});
                     self.cluster.merge_patch(&target, &patch).await.map_err(|source| {
                         ActionError::Cluster {
                             verb: "restart",
-                            object: key.clone(),
+                            object: target.to_string(),
                             source: Box::new(source),
                         }
                     })?;
-                    if direction == Direction::Forward {
-                        self.journal.steps[index].restarts.insert(key, at);
-                        self.save().await?;
-                    }
                 }
             }
         }
         Ok(())
+    }
+
+    /// The `restartedAt` annotation of a workload's pod template, if it has one.
+    async fn restarted_with(&mut self, workload: &ObjectRef) -> Result<Option<String>, ActionError> {
+        let cluster_error = |source: ClusterError| ActionError::Cluster {
+            verb: "get",
+            object: workload.to_string(),
+            source: Box::new(source),
+        };
+        let resource = self
+            .kinds
+            .resource(self.cluster, &workload.api_version, &workload.kind)
+            .await
+            .map_err(cluster_error)?;
+        let found = self
+            .cluster
+            .get(&resource, workload.namespace.as_deref(), &workload.name)
+            .await
+            .map_err(cluster_error)?;
+        Ok(found.and_then(|w| {
+            w.pointer("/spec/template/metadata/annotations")
+                .and_then(|a| a.get(RESTARTED_AT))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        }))
     }
 
     /// Server-side applies one object (copying Secret data named by `sailplan.dev/copy-from` in the
@@ -1413,9 +1442,15 @@ mod tests {
         let mut journal = Journal::new(&plan);
         journal.steps[0].status = StepStatus::Running;
         journal.steps[0].attempts = 1;
-        journal.steps[0]
-            .restarts
-            .insert("Deployment apps/web (apps/v1)".to_string(), "2026-01-01T00:00:00Z".to_string());
+        journal.steps[0].restarted_at = Some("2026-01-01T00:00:00Z".to_string());
+        let web = ObjectRef {
+            api_version: "apps/v1".into(),
+            kind: "Deployment".into(),
+            namespace: Some("apps".into()),
+            name: "web".into(),
+        };
+        let restarted = json!({"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: "2026-01-01T00:00:00Z"}}}}});
+        cluster.merge_patch(&web, &restarted).await.unwrap();
         let store = JournalStore::new(dir.path(), "feedfacecafe", "istio-system");
         store.save(&*cluster, &mut journal).await.unwrap();
 
@@ -1428,7 +1463,10 @@ mod tests {
             .unwrap();
         assert_eq!(outcome.steps_run, ["s1", "s2"]);
         let web = cluster.object("Deployment", Some("apps"), "web").unwrap();
-        assert!(web.pointer("/spec/template").is_none(), "not restarted a second time: {web}");
+        assert_eq!(
+            web["spec"]["template"]["metadata"]["annotations"][RESTARTED_AT], "2026-01-01T00:00:00Z",
+            "not restarted a second time: {web}"
+        );
         let journal = store.load(&*cluster).await.unwrap().unwrap();
         assert_eq!(journal.steps[0].attempts, 2);
         assert!(journal.finished());

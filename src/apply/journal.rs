@@ -9,7 +9,6 @@
 //! It names objects and records digests, times and gate messages; it never holds object content, so
 //! no Secret value can end up in it.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -99,10 +98,11 @@ pub struct StepRecord {
     /// Backups this step took (kept across attempts: a re-run must not back up what it changed).
     #[serde(default)]
     pub backups: Vec<BackupRecord>,
-    /// Workloads this step restarted, with the `restartedAt` it set (a re-run does not restart them
-    /// again).
-    #[serde(default)]
-    pub restarts: BTreeMap<String, String>,
+    /// The `restartedAt` value this step restarts its workloads with, set before the first restart
+    /// (kept across attempts: a re-run leaves alone a workload whose template already carries it).
+    /// One value per step rather than one per workload keeps the journal small on large clusters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restarted_at: Option<String>,
     /// Objects the step applied and their generations.
     #[serde(default)]
     pub applied: Vec<Applied>,
@@ -167,7 +167,7 @@ impl Journal {
                     actions_done: Vec::new(),
                     gates: Vec::new(),
                     backups: Vec::new(),
-                    restarts: BTreeMap::new(),
+                    restarted_at: None,
                     applied: Vec::new(),
                     releases: Vec::new(),
                     message: None,

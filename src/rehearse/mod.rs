@@ -25,7 +25,6 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::plan::model::GATE_NAMES;
 use crate::apply::journal::{JournalStore, StepRecord};
 use crate::apply::{ApplyError, ExecutorOptions, Mode, Overrides, Progress, StepStatus, Verdict};
 use crate::cluster::ClusterError;
@@ -33,6 +32,7 @@ use crate::cluster::sim::SimCluster;
 use crate::collect::{CollectOptions, observe};
 use crate::diff::{self, DiffOptions, ObjectChange, Summary};
 use crate::inventory::{Inventory, ObjectId};
+use crate::plan::model::GATE_NAMES;
 use crate::plan::model::{Action, Plan, PlanFinding};
 use crate::plan::{PlanError, PlanRequest};
 use crate::snapshot::Snapshot;
@@ -171,7 +171,10 @@ fn journal_dir(plan_id: &str) -> PathBuf {
 /// Checks that `--fail-gate` names a gate the plan evaluates.
 fn check_fail_gate(plan: &Plan, gate: &str) -> Result<(), RehearseError> {
     if !GATE_NAMES.contains(&gate) {
-        return Err(RehearseError::FailGate(format!("unknown gate {gate:?} (known: {})", GATE_NAMES.join(", "))));
+        return Err(RehearseError::FailGate(format!(
+            "unknown gate {gate:?} (known: {})",
+            GATE_NAMES.join(", ")
+        )));
     }
     let mut in_plan: Vec<&str> =
         plan.spec.steps.iter().flat_map(|s| s.gates.iter().map(|g| g.name.as_str())).collect();
