@@ -60,10 +60,14 @@ fn names(objects: &[sailplan::cluster::ObjectRef]) -> Vec<String> {
 fn outline_action(action: &Action) -> Value {
     match action {
         Action::Backup { objects } => json!({"backup": names(objects)}),
-        Action::Apply { release, source, objects } => json!({
-            "apply": {"release": release, "source": source,
-                      "objects": objects.iter().map(|o| sailplan::inventory::ObjectId::of(o).to_string()).collect::<Vec<_>>()}
-        }),
+        Action::Apply { release, source, objects, adopt } => {
+            let mut apply = json!({"release": release, "source": source,
+                      "objects": objects.iter().map(|o| sailplan::inventory::ObjectId::of(o).to_string()).collect::<Vec<_>>()});
+            if !adopt.is_empty() {
+                apply["adopt"] = json!(names(adopt));
+            }
+            json!({ "apply": apply })
+        }
         Action::Delete { objects } => json!({"delete": names(objects)}),
         Action::Restore { objects } => json!({"restore": names(objects)}),
         Action::Relabel { namespace, set, remove } => {

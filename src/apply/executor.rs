@@ -798,11 +798,11 @@ impl<'a, C: Cluster> Run<'a, C> {
                     self.save().await?;
                 }
             }
-            Action::Apply { release, source, objects } => {
+            Action::Apply { release, source, objects, adopt } => {
                 let objects = match release {
                     // An undo that applies objects restores them; it begins no release.
                     Some(name) if direction == Direction::Forward => {
-                        self.begin_release(index, name, source, objects).await?
+                        self.begin_release(index, name, source, objects, adopt).await?
                     }
                     _ => objects.clone(),
                 };
@@ -1036,6 +1036,7 @@ impl<'a, C: Cluster> Run<'a, C> {
         name: &str,
         source: &str,
         objects: &[Value],
+        adopt: &[ObjectRef],
     ) -> Result<Vec<Value>, ActionError> {
         let namespace = self.options.namespace.clone();
         let (content, manifests) = release_content(self.plan, name, source, objects, &namespace);
@@ -1052,7 +1053,7 @@ impl<'a, C: Cluster> Run<'a, C> {
                 Some(release) => release::parse_manifest(&release.manifest, name)?,
                 None => Vec::new(),
             };
-            release::check_adoption(self.cluster, name, &namespace, &manifests, &previous).await?;
+            release::check_adoption(self.cluster, name, &namespace, &manifests, &previous, adopt).await?;
             let replaced = deployed.as_ref().map(|d| d.version);
             let begun = match deployed {
                 Some(_) => store.begin_upgrade(name, &namespace, content).await?,

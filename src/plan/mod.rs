@@ -244,10 +244,26 @@ impl Planner<'_> {
         if !existing.is_empty() {
             actions.push(Action::Backup { objects: existing.clone() });
         }
+        // What a release is to install but already exists without any release's markers
+        // (istioctl and kubectl installs) is adopted, visibly.
+        let adopt = match release {
+            Some(_) => existing
+                .iter()
+                .filter(|r| {
+                    self.state.get_ref(r).is_some_and(|o| {
+                        crate::inventory::annotation(o, crate::chart::manifest::RELEASE_NAME_ANNOTATION)
+                            .is_none()
+                    })
+                })
+                .cloned()
+                .collect(),
+            None => Vec::new(),
+        };
         actions.push(Action::Apply {
             release: release.map(str::to_string),
             source: source.to_string(),
             objects,
+            adopt,
         });
         let mut undo = Vec::new();
         if !created.is_empty() {

@@ -290,6 +290,11 @@ pub enum Action {
         source: String,
         /// The objects.
         objects: Vec<Value>,
+        /// Objects among them that exist without any Helm release's markers (installed by istioctl
+        /// or kubectl): the release takes them over. Helm refuses to; the plan says so instead,
+        /// where a reviewer sees it.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        adopt: Vec<ObjectRef>,
     },
     /// Delete these objects (they were backed up by an earlier action of the step).
     #[serde(rename_all = "camelCase")]

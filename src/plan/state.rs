@@ -44,6 +44,11 @@ impl<'a> State<'a> {
         key_of(object).is_some_and(|k| self.objects.contains_key(&k))
     }
 
+    /// The named object.
+    pub fn get_ref(&self, reference: &ObjectRef) -> Option<&Value> {
+        self.objects.get(&key_of_ref(reference)).map(AsRef::as_ref)
+    }
+
     /// Whether the named object exists.
     pub fn contains_ref(&self, reference: &ObjectRef) -> bool {
         self.objects.contains_key(&key_of_ref(reference))

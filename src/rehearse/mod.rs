@@ -278,7 +278,7 @@ pub async fn rehearse(snapshot: &Snapshot, options: &Options) -> Result<Rehearsa
     for step in plan.spec.steps.iter().filter(|s| done.get(s.id.as_str()).copied().unwrap_or(false)) {
         for action in &step.actions {
             match action {
-                Action::Apply { release: None, source, objects } => migrated.push(Migrated {
+                Action::Apply { release: None, source, objects, .. } => migrated.push(Migrated {
                     source: source.clone(),
                     step: step.id.clone(),
                     applied: ids(objects),

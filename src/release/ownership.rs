@@ -110,14 +110,16 @@ fn identity(m: &Manifest, release_namespace: &str) -> (String, String, String, S
 
 /// Before an install or upgrade of `release` in `namespace`: reads every object of `manifests` that
 /// `previous` (the manifest of the deployed revision, empty for an install) does not have, and
-/// refuses, listing all of them, if any exists without this release's markers. Kinds the cluster
-/// does not serve yet (CRDs installed by this very release) have nothing to conflict with.
+/// refuses, listing all of them, if any exists without this release's markers, unless it is one of
+/// `adopt` (objects the plan takes over) and still carries no release's markers at all. Kinds the
+/// cluster does not serve yet (CRDs installed by this very release) have nothing to conflict with.
 pub async fn check_adoption(
     cluster: &impl Cluster,
     release: &str,
     namespace: &str,
     manifests: &[Manifest],
     previous: &[Manifest],
+    adopt: &[ObjectRef],
 ) -> Result<(), ReleaseError> {
     let cluster_error = |source: ClusterError| ReleaseError::Cluster {
         release: release.to_string(),
@@ -136,7 +138,20 @@ pub async fn check_adoption(
         if let Some(live) = live.map_err(cluster_error)?
             && let Some(conflict) = ownership_conflict(&live, release, namespace)
         {
-            conflicts.push(conflict);
+            let group = |api_version: &str| api_version.rsplit_once('/').map_or("", |(g, _)| g).to_string();
+            let adopted = conflict.owner.is_none()
+                && adopt.iter().any(|a| {
+                    (group(&a.api_version), &a.kind, &a.namespace, &a.name)
+                        == (
+                            group(&conflict.object.api_version),
+                            &conflict.object.kind,
+                            &conflict.object.namespace,
+                            &conflict.object.name,
+                        )
+                });
+            if !adopted {
+                conflicts.push(conflict);
+            }
         }
     }
     if conflicts.is_empty() {
