@@ -889,12 +889,14 @@ impl<'a, C: Cluster> Run<'a, C> {
                 let (at, earlier) = match (direction, &self.journal.steps[index].restarted_at) {
                     (Direction::Forward, Some(at)) => (at.clone(), true),
                     (Direction::Forward, None) => {
-                        let at = now();
+                        // Sub-second precision: two restarts within one second (a fast rehearsal,
+                        // or hops back to back) must still change the template.
+                        let at = k8s_openapi::jiff::Timestamp::now().to_string();
                         self.journal.steps[index].restarted_at = Some(at.clone());
                         self.save().await?;
                         (at, false)
                     }
-                    (Direction::Undo, _) => (now(), false),
+                    (Direction::Undo, _) => (k8s_openapi::jiff::Timestamp::now().to_string(), false),
                 };
                 for workload in workloads {
                     let mut target = workload.clone();

@@ -422,7 +422,7 @@ async fn look<C: Cluster>(
         }
         "config-accepted" => config_accepted(cluster, context.applied).await?,
         "policy-checks-off" => {
-            let mesh = mesh_config(cluster, context.namespace).await?;
+            let mesh = mesh_config(cluster, context.namespace, param(gate, "revision")).await?;
             policy_checks_check(mesh.as_ref())
         }
         "telemetry-v2-metrics" => match param(gate, "prometheus") {
@@ -866,7 +866,11 @@ async fn config_accepted<C: Cluster>(cluster: &C, applied: &[Applied]) -> Result
 }
 
 /// The mesh config (`istio` ConfigMap, else the first `istio-<revision>`), parsed.
-async fn mesh_config<C: Cluster>(cluster: &C, namespace: &str) -> Result<Option<Value>, ClusterError> {
+async fn mesh_config<C: Cluster>(
+    cluster: &C,
+    namespace: &str,
+    revision: Option<&str>,
+) -> Result<Option<Value>, ClusterError> {
     let maps = cluster.list(&kinds::config_map(), Some(namespace), None).await?;
     let mut candidates: Vec<&Value> = maps
         .iter()
@@ -875,7 +879,12 @@ async fn mesh_config<C: Cluster>(cluster: &C, namespace: &str) -> Result<Option<
             (name == "istio" || name.starts_with("istio-")) && m.pointer("/data/mesh").is_some()
         })
         .collect();
-    candidates.sort_by_key(|m| (text(m, "/metadata/name") != "istio", text(m, "/metadata/name").to_string()));
+    // The revision's own mesh config first (`istio-<revision>`), then the default one.
+    let own = revision.map(|r| format!("istio-{r}"));
+    candidates.sort_by_key(|m| {
+        let name = text(m, "/metadata/name");
+        (own.as_deref() != Some(name), name != "istio", name.to_string())
+    });
     Ok(candidates.first().and_then(|m| crate::yaml::parse_one(text(m, "/data/mesh")).ok()))
 }
 

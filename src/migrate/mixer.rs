@@ -521,12 +521,7 @@ impl Transform for MixerToTelemetryV2 {
         }
 
         let authz = out.create.iter().any(|o| text(o, "/kind") == "AuthorizationPolicy");
-        let gates = [
-            (GATE_METRICS, telemetry),
-            (GATE_POLICY_OFF, policy),
-            (GATE_AUTHZ_TCP, authz),
-            (GATE_PROXIES, true),
-        ];
+        let gates = [(GATE_METRICS, telemetry), (GATE_POLICY_OFF, policy), (GATE_AUTHZ_TCP, authz)];
         ChangeSet {
             create: out.create,
             findings: out.findings,

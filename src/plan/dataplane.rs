@@ -122,7 +122,10 @@ pub fn batches(
                     set.insert(REVISION_LABEL.to_string(), target.to_string());
                 }
             }
-            let old = revision.is_none_or(|r| to.old_revisions.iter().any(|o| o == r) || r == target);
+            // `istio-injection=enabled` wins over `istio.io/rev`: such a namespace runs the default
+            // revision whatever its revision label says.
+            let old = injection == Some("enabled")
+                || revision.is_none_or(|r| to.old_revisions.iter().any(|o| o == r) || r == target);
             if !old && !via_tag {
                 continue;
             }

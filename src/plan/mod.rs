@@ -195,6 +195,17 @@ fn rollout_gate(deployment: &str) -> Gate {
     )
 }
 
+/// A gate a migration asks for, with what it needs to know: `proxies-converged` checks every proxy
+/// runs the hop's version.
+fn migration_gate(name: &str, migration: &str, to: &semver::Version) -> Gate {
+    let version = to.to_string();
+    let mut params = vec![("migration", migration)];
+    if name == "proxies-converged" {
+        params.push(("version", &version));
+    }
+    Gate::new(name, "5m", &params)
+}
+
 /// The gate that an istiod Service's webhook has ready endpoints.
 fn webhook_gate(service: &str) -> Gate {
     Gate::new("webhook-ready", "2m", &[("namespace", CONTROL_PLANE_NAMESPACE), ("service", service)])
@@ -212,6 +223,9 @@ struct Planner<'r> {
     findings: Vec<PlanFinding>,
     /// Namespaces as observed, for the data-plane moves.
     inventory: &'r Inventory,
+    /// Gates of migrations whose values the new control plane applies (telemetry v2, policy checks
+    /// off, SDS): they can pass only once it runs, so they go on its step.
+    after_control_plane: Vec<Gate>,
 }
 
 impl Planner<'_> {
@@ -338,6 +352,11 @@ impl Planner<'_> {
             if let Value::Object(map) = &changes.values {
                 crate::values::merge::deep_merge(&mut values, map.clone());
             }
+            let mut gates: Vec<Gate> = changes.gates.iter().map(|g| migration_gate(g, &id, to)).collect();
+            let sets_values = matches!(&changes.values, Value::Object(map) if !map.is_empty());
+            if phase == Phase::BeforeControlPlane && sets_values {
+                self.after_control_plane.append(&mut gates);
+            }
             let mut objects_to_apply: Vec<Value> = changes.create.clone();
             objects_to_apply.extend(changes.update.iter().cloned());
             if objects_to_apply.is_empty() && changes.delete.is_empty() {
@@ -354,7 +373,6 @@ impl Planner<'_> {
                 actions.push(Action::Delete { objects: deleted.clone() });
                 undo.push(Action::Restore { objects: deleted });
             }
-            let gates = changes.gates.iter().map(|g| Gate::new(g, "5m", &[("migration", &id)])).collect();
             self.push(
                 hop,
                 match phase {
@@ -393,7 +411,7 @@ impl Planner<'_> {
             if deleted.is_empty() {
                 continue;
             }
-            let gates = changes.gates.iter().map(|g| Gate::new(g, "5m", &[("migration", &id)])).collect();
+            let gates = changes.gates.iter().map(|g| migration_gate(g, &id, to)).collect();
             self.push(
                 hop,
                 StepPhase::Finalize,
@@ -543,6 +561,7 @@ pub fn plan(inventory: &Inventory, request: &PlanRequest) -> Result<Plan, PlanEr
         steps: Vec::new(),
         findings: Vec::new(),
         inventory,
+        after_control_plane: Vec::new(),
     };
     let checked = analyze::check(planner.inventory, catalog, Some(&target));
     planner.findings.extend(checked.iter().map(|f| finding_of(f, "check")));
@@ -682,6 +701,13 @@ pub fn plan(inventory: &Inventory, request: &PlanRequest) -> Result<Plan, PlanEr
             };
             let (actions, undo) = planner.apply_actions(Some(&release), &release, objects);
             let label = revision.clone().unwrap_or_else(|| "default".to_string());
+            let mut migration_gates = std::mem::take(&mut planner.after_control_plane);
+            if let Some(revision) = &revision {
+                // They judge the new control plane: its revision's mesh config and proxies.
+                for gate in &mut migration_gates {
+                    gate.params.insert("revision".to_string(), revision.clone());
+                }
+            }
             planner.push(
                 number,
                 StepPhase::ControlPlane,
@@ -693,7 +719,7 @@ pub fn plan(inventory: &Inventory, request: &PlanRequest) -> Result<Plan, PlanEr
                 },
                 Work {
                     actions,
-                    gates: vec![
+                    gates: [
                         rollout_gate(&name),
                         Gate::new(
                             "pods-ready",
@@ -704,10 +730,18 @@ pub fn plan(inventory: &Inventory, request: &PlanRequest) -> Result<Plan, PlanEr
                             ],
                         ),
                         webhook_gate(&name),
-                    ],
+                    ]
+                    .into_iter()
+                    .chain(migration_gates)
+                    .collect(),
                     undo,
                 },
             );
+        }
+        // Without a control-plane step in this hop, the last step so far carries them.
+        let waiting = std::mem::take(&mut planner.after_control_plane);
+        if let Some(last) = planner.steps.last_mut() {
+            last.gates.extend(waiting);
         }
         // The control plane is installed by now: values these migrations set would need another
         // control-plane step, and none of the current ones sets any.

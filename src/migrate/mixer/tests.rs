@@ -165,7 +165,7 @@ fn tv21_custom_metric_becomes_config_override_values_for_1_8() {
     assert_eq!(changes.values, expected);
     assert!(changes.create.is_empty() && changes.update.is_empty() && changes.delete.is_empty());
     assert_eq!(codes(&changes), ["I-TEL-DEFAULT-UNKNOWN", "W-TEL-PEER-ATTR-VERSION"]);
-    assert_eq!(changes.gates, [GATE_METRICS, GATE_PROXIES]);
+    assert_eq!(changes.gates, [GATE_METRICS]);
     assert!(changes.values.get("meshConfig").unwrap().get("disablePolicyChecks").is_none());
 }
 
@@ -221,7 +221,7 @@ fn tv23_header_denier_becomes_a_root_namespace_deny_policy() {
         "rule istio-system/denyjohn, handler istio-system/denierhandler, instance istio-system/denyrequest"
     );
     assert_eq!(changes.values["meshConfig"], json!({"disablePolicyChecks": true}));
-    assert_eq!(changes.gates, [GATE_POLICY_OFF, GATE_AUTHZ_TCP, GATE_PROXIES]);
+    assert_eq!(changes.gates, [GATE_POLICY_OFF, GATE_AUTHZ_TCP]);
     assert_round_trip(&input, &changes);
 }
 
@@ -278,7 +278,7 @@ fn the_default_configuration_needs_no_objects_but_warns_about_dashboards_and_log
             "meshConfig": {"disablePolicyChecks": true, "accessLogFile": "/dev/stdout", "accessLogEncoding": "JSON"},
         })
     );
-    assert_eq!(changes.gates, [GATE_METRICS, GATE_POLICY_OFF, GATE_PROXIES]);
+    assert_eq!(changes.gates, [GATE_METRICS, GATE_POLICY_OFF]);
     // Without the configuration, the Deployment alone still means Mixer telemetry.
     let bare: Vec<Value> = input.iter().filter(|o| !is_config(o)).cloned().collect();
     let changes = run(&bare, "1.7.8");
