@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 
 use super::backup::{self, BackupError};
-use super::gates::{self, Applied, GateContext, parse_duration};
+use super::gates::{self, Applied, GateContext, GateOutcome, parse_duration};
 use super::journal::{
     Journal, JournalError, JournalStore, ReleaseRecord, StepStatus, config_map_name, now, same_object,
     short_id,
@@ -30,7 +30,7 @@ use crate::chart::manifest::Manifest;
 use crate::cluster::{ApplyOptions, Cluster, ClusterError, ObjectRef, Propagation};
 use crate::collect::{CollectOptions, observe};
 use crate::migrate::sds::COPY_FROM_ANNOTATION;
-use crate::plan::model::{API_VERSION, Action, KIND, Plan, StepPhase};
+use crate::plan::model::{API_VERSION, Action, Gate, KIND, Plan, StepPhase};
 use crate::plan::{Stale, check_current};
 use crate::release::{
     self, Metadata, ReleaseChart, ReleaseContent, ReleaseError, ReleaseStore, Status as ReleaseStatus,
@@ -255,8 +255,8 @@ pub async fn run<C: Cluster + 'static>(
 /// Rolls back an applied plan: under the lock, undoes every step its journal records as done (or
 /// started), newest first, from the step's undo actions and the backups it took; after each, the
 /// gates of the step before it must pass again (the cluster is back where that step left it).
-/// Release revisions the steps wrote are rolled back to the revision deployed before them (or
-/// marked failed when there was none). Stops at the first failure.
+/// Release revisions the steps wrote are rolled back to the revision they replaced (or marked
+/// uninstalled when the step installed the release). Stops at the first failure.
 pub async fn rollback<C: Cluster + 'static>(
     cluster: Arc<C>,
     plan: &Plan,
@@ -267,27 +267,10 @@ pub async fn rollback<C: Cluster + 'static>(
     let lock = acquire(cluster.clone(), plan, options, progress).await?;
     let result = async {
         let store = JournalStore::new(&options.journal_dir, &plan.metadata.id, &options.namespace);
-        let journal = match store.load(&*cluster).await? {
-            Some(journal) if journal.matches(plan) => journal,
-            Some(_) => {
-                return Err(ApplyError::Invalid {
-                    plan: plan.metadata.id.clone(),
-                    message: format!("its journal ({}) lists other steps", store.path.display()),
-                });
-            }
-            None => return Err(ApplyError::NotApplied { plan: plan.metadata.id.clone() }),
+        let Some(journal) = Run::journal_of(&*cluster, plan, &store).await? else {
+            return Err(ApplyError::NotApplied { plan: plan.metadata.id.clone() });
         };
-        let mut run = Run {
-            cluster: &*cluster,
-            plan,
-            options,
-            progress,
-            store,
-            journal,
-            kinds: Kinds::default(),
-            holder: lock.holder().to_string(),
-            lost: lock.watch_lost(),
-        };
+        let mut run = Run::new(&*cluster, plan, options, progress, store, journal, &lock);
         run.roll_back().await
     }
     .await;
@@ -382,29 +365,16 @@ struct Run<'a, C> {
 }
 
 impl<'a, C: Cluster> Run<'a, C> {
-    async fn start(
+    fn new(
         cluster: &'a C,
         plan: &'a Plan,
         options: &'a ExecutorOptions,
         progress: &'a Progress,
+        store: JournalStore,
+        journal: Journal,
         lock: &ApplyLock,
-        created_namespace: bool,
-    ) -> Result<Outcome, ApplyError> {
-        let store = JournalStore::new(&options.journal_dir, &plan.metadata.id, &options.namespace);
-        let journal = match store.load(cluster).await? {
-            Some(journal) if journal.matches(plan) => journal,
-            Some(_) => {
-                return Err(ApplyError::Invalid {
-                    plan: plan.metadata.id.clone(),
-                    message: format!(
-                        "its journal ({}) lists other steps; move the journal away",
-                        store.path.display()
-                    ),
-                });
-            }
-            None => Journal::new(plan),
-        };
-        let mut run = Run {
+    ) -> Self {
+        Run {
             cluster,
             plan,
             options,
@@ -414,7 +384,38 @@ impl<'a, C: Cluster> Run<'a, C> {
             kinds: Kinds::default(),
             holder: lock.holder().to_string(),
             lost: lock.watch_lost(),
-        };
+        }
+    }
+
+    /// The plan's journal, if it has one; a journal of other steps is refused.
+    async fn journal_of(
+        cluster: &C,
+        plan: &Plan,
+        store: &JournalStore,
+    ) -> Result<Option<Journal>, ApplyError> {
+        match store.load(cluster).await? {
+            Some(journal) if !journal.matches(plan) => Err(ApplyError::Invalid {
+                plan: plan.metadata.id.clone(),
+                message: format!(
+                    "its journal ({}) lists other steps; move the journal away",
+                    store.path.display()
+                ),
+            }),
+            found => Ok(found),
+        }
+    }
+
+    async fn start(
+        cluster: &'a C,
+        plan: &'a Plan,
+        options: &'a ExecutorOptions,
+        progress: &'a Progress,
+        lock: &ApplyLock,
+        created_namespace: bool,
+    ) -> Result<Outcome, ApplyError> {
+        let store = JournalStore::new(&options.journal_dir, &plan.metadata.id, &options.namespace);
+        let journal = Self::journal_of(cluster, plan, &store).await?.unwrap_or_else(|| Journal::new(plan));
+        let mut run = Run::new(cluster, plan, options, progress, store, journal, lock);
         run.journal.created_namespace |= created_namespace;
         run.execute().await
     }
@@ -560,19 +561,7 @@ impl<'a, C: Cluster> Run<'a, C> {
                 }));
             }
             self.progress.note(&format!("gate {} (up to {})", gate.name, gate.timeout));
-            let own = self.own_object();
-            let applied = self.journal.steps[index].applied.clone();
-            let context = GateContext {
-                plan,
-                namespace: &self.options.namespace,
-                lease: (&self.options.lease_name, &self.holder),
-                root_ca_digest: self.journal.root_ca_digest.as_deref(),
-                applied: &applied,
-                own_objects: &own,
-                timeout_cap: self.options.gate_timeout,
-            };
-            let outcome = self.options.overrides.apply(gates::evaluate(self.cluster, gate, &context).await);
-            self.progress.gate(&outcome);
+            let outcome = self.evaluate(index, gate).await;
             self.journal.steps[index].gates.push(outcome.clone());
             self.save().await?;
             if !outcome.passed {
@@ -717,28 +706,33 @@ impl<'a, C: Cluster> Run<'a, C> {
         Ok(self.outcome(rolled_back, 0))
     }
 
+    /// Evaluates one gate of step `index` (with the rehearsal's overrides, if any) and shows it.
+    async fn evaluate(&self, index: usize, gate: &Gate) -> GateOutcome {
+        let own = self.own_object();
+        let context = GateContext {
+            plan: self.plan,
+            namespace: &self.options.namespace,
+            lease: (&self.options.lease_name, &self.holder),
+            root_ca_digest: self.journal.root_ca_digest.as_deref(),
+            applied: &self.journal.steps[index].applied,
+            own_objects: &own,
+            timeout_cap: self.options.gate_timeout,
+        };
+        let outcome = self.options.overrides.apply(gates::evaluate(self.cluster, gate, &context).await);
+        self.progress.gate(&outcome);
+        outcome
+    }
+
     /// Evaluates the gates of a done step again (preflight gates about this apply excepted).
     async fn recheck(&mut self, index: usize) -> Result<(), String> {
         let step = &self.plan.spec.steps[index];
-        let own = self.own_object();
-        let applied = self.journal.steps[index].applied.clone();
         for gate in step
             .gates
             .iter()
             .filter(|g| !matches!(g.name.as_str(), "plan-not-stale" | "no-blocking-findings"))
         {
             self.progress.note(&format!("gate {} of {} (up to {})", gate.name, step.id, gate.timeout));
-            let context = GateContext {
-                plan: self.plan,
-                namespace: &self.options.namespace,
-                lease: (&self.options.lease_name, &self.holder),
-                root_ca_digest: self.journal.root_ca_digest.as_deref(),
-                applied: &applied,
-                own_objects: &own,
-                timeout_cap: self.options.gate_timeout,
-            };
-            let outcome = gates::evaluate(self.cluster, gate, &context).await;
-            self.progress.gate(&outcome);
+            let outcome = self.evaluate(index, gate).await;
             if !outcome.passed {
                 return Err(format!("gate {} failed after rolling back: {}", gate.name, outcome.message));
             }
