@@ -67,15 +67,24 @@ pub(super) fn read_plan(path: &PathBuf) -> anyhow::Result<Plan> {
         .hint("pass a plan file written by `sailplan plan --out`")
 }
 
-/// Asks on the terminal; `Ok(false)` when the answer is not yes.
-fn confirm(plan: &Plan) -> anyhow::Result<bool> {
+/// A duration flag's value, or an error naming the flag.
+pub(super) fn duration_flag(flag: &str, text: &str) -> anyhow::Result<std::time::Duration> {
+    parse_duration(text)
+        .map_err(|e| anyhow::anyhow!("{flag} {e}"))
+        .hint(format!("write {flag} as a duration such as 30s, 5m or 1h"))
+}
+
+/// Asks `question` on the terminal; `Ok(false)` when the answer is not yes. Without a terminal to
+/// ask on, refuses to `act` with `hint`, so a pipeline never changes a cluster by accident.
+pub(super) fn confirmed(question: &str, act: &str, hint: &str) -> anyhow::Result<bool> {
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Err(anyhow::anyhow!(
+            "refusing to {act} without confirmation: there is no terminal to ask on"
+        ))
+        .hint(hint.to_string());
+    }
     let mut stderr = std::io::stderr().lock();
-    write!(
-        stderr,
-        "Apply plan {} ({} steps) to the cluster? [y/N] ",
-        plan.metadata.id,
-        plan.spec.steps.len()
-    )?;
+    write!(stderr, "{question} [y/N] ")?;
     stderr.flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
@@ -84,25 +93,20 @@ fn confirm(plan: &Plan) -> anyhow::Result<bool> {
 
 pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
     let plan = read_plan(&args.plan)?;
-    let duration = |flag: &str, text: &str| {
-        parse_duration(text)
-            .map_err(|e| anyhow::anyhow!("{flag} {e}"))
-            .hint(format!("write {flag} as a duration such as 30s, 5m or 1h"))
-    };
-    let gate_timeout = args.timeout.as_deref().map(|t| duration("--timeout", t)).transpose()?;
-    let lease_duration = duration("--lock-duration", &args.lock_duration)?;
+    let gate_timeout = args.timeout.as_deref().map(|t| duration_flag("--timeout", t)).transpose()?;
+    let lease_duration = duration_flag("--lock-duration", &args.lock_duration)?;
     eprint!("{}", summary::text(&plan));
-    if !args.yes {
-        if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
-            return Err(anyhow::anyhow!(
-                "refusing to apply without confirmation: there is no terminal to ask on"
-            ))
-            .hint("review the plan (`sailplan diff --plan PLAN`), then pass --yes to apply it unattended");
-        }
-        if !confirm(&plan)? {
-            eprintln!("not applied");
-            return Ok(ExitCode::FAILURE);
-        }
+    let question =
+        format!("Apply plan {} ({} steps) to the cluster?", plan.metadata.id, plan.spec.steps.len());
+    if !args.yes
+        && !confirmed(
+            &question,
+            "apply",
+            "review the plan (`sailplan diff --plan PLAN`), then pass --yes to apply it unattended",
+        )?
+    {
+        eprintln!("not applied");
+        return Ok(ExitCode::FAILURE);
     }
     let options = ExecutorOptions {
         namespace: args.istio_namespace.clone(),

@@ -5,18 +5,17 @@
 //! Exit codes: 0 rolled back; 1 error; 3 the rollback stopped (a step could not be undone, or a gate
 //! failed afterwards), with the journal saying how far it got.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Args;
 
-use super::apply::{GATE_FAILED, read_plan};
+use super::ClusterFlags;
+use super::apply::{GATE_FAILED, confirmed, duration_flag, read_plan};
 use super::output::{Hinted, print_error, with_hint};
-use super::{ClusterFlags, WithHint};
+use crate::apply::Progress;
 use crate::apply::executor::{self, ApplyError, ExecutorOptions};
-use crate::apply::{Progress, parse_duration};
 use crate::cluster::live::LiveCluster;
 
 /// Arguments of `sailplan rollback`.
@@ -43,28 +42,11 @@ pub struct RollbackArgs {
 
 pub fn run(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
     let plan = read_plan(&args.plan)?;
-    let gate_timeout = args
-        .timeout
-        .as_deref()
-        .map(|t| parse_duration(t).map_err(|e| anyhow::anyhow!("--timeout {e}")))
-        .transpose()
-        .hint("write --timeout as a duration such as 30s, 5m or 1h")?;
-    if !args.yes {
-        if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
-            return Err(anyhow::anyhow!(
-                "refusing to roll back without confirmation: there is no terminal to ask on"
-            ))
-            .hint("pass --yes to roll the plan back unattended");
-        }
-        let mut stderr = std::io::stderr().lock();
-        write!(stderr, "Roll back plan {} on the cluster? [y/N] ", plan.metadata.id)?;
-        stderr.flush()?;
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-            eprintln!("not rolled back");
-            return Ok(ExitCode::FAILURE);
-        }
+    let gate_timeout = args.timeout.as_deref().map(|t| duration_flag("--timeout", t)).transpose()?;
+    let question = format!("Roll back plan {} on the cluster?", plan.metadata.id);
+    if !args.yes && !confirmed(&question, "roll back", "pass --yes to roll the plan back unattended")? {
+        eprintln!("not rolled back");
+        return Ok(ExitCode::FAILURE);
     }
     let options = ExecutorOptions {
         namespace: args.istio_namespace.clone(),
