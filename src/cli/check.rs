@@ -55,7 +55,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     };
     let (snapshot, _) =
         super::observed::read(args.snapshot.as_deref(), &args.cluster, &args.istio_namespace)?;
-    let inventory = Inventory::from_snapshot(&snapshot);
+    let inventory = Inventory::from(snapshot);
     let findings = check(&inventory, catalog, target.as_ref());
     let text = match args.output {
         OutputFormat::Json | OutputFormat::Yaml => {
