@@ -15,9 +15,6 @@ use serde_json::Value;
 use crate::apply::journal::{JOURNAL_KEY, Journal, MANAGED_BY, StepStatus};
 use crate::inventory::{Inventory, label, text};
 
-/// The label Helm puts on its release Secrets.
-const HELM_OWNER: (&str, &str) = ("owner", "helm");
-
 /// A control plane and the tags that point at it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ControlPlaneStatus {
@@ -130,7 +127,8 @@ impl MeshStatus {
             .collect();
 
         let mut newest: BTreeMap<(String, String), ReleaseStatus> = BTreeMap::new();
-        for secret in inventory.of_kind("Secret").filter(|s| label(s, HELM_OWNER.0) == Some(HELM_OWNER.1)) {
+        for secret in inventory.of_kind("Secret").filter(|s| text(s, "/type") == crate::release::SECRET_TYPE)
+        {
             let (Some(name), Some(revision)) =
                 (label(secret, "name"), label(secret, "version").and_then(|v| v.parse::<u32>().ok()))
             else {
