@@ -28,9 +28,10 @@ use self::model::{
 use self::state::State;
 use crate::analyze::{self, Finding, Severity};
 use crate::catalog::{self, Catalog, Strategy};
+use crate::chart::ChartError;
 use crate::inventory::{Inventory, LEGACY_COMPONENTS, MIXER_COMPONENTS, text};
 use crate::migrate::{self, ChangeSet, Input, Phase};
-use crate::render::{self, MeshRequest, RenderedMesh};
+use crate::render::{self, MeshRequest, RenderError, RenderedMesh};
 use crate::values::ValueOptions;
 
 /// What to plan.
@@ -226,6 +227,9 @@ struct Planner<'r> {
     /// Gates of migrations whose values the new control plane applies (telemetry v2, policy checks
     /// off, SDS): they can pass only once it runs, so they go on its step.
     after_control_plane: Vec<Gate>,
+    /// The Kubernetes version the charts render for: the observed one, or none (the release's
+    /// newest) once the charts have refused the observed one.
+    render_for: Option<String>,
 }
 
 impl Planner<'_> {
@@ -290,23 +294,47 @@ impl Planner<'_> {
     }
 
     /// Renders the mesh for a hop.
+    ///
+    /// It renders for the cluster as observed, like Helm's `.Capabilities`: a chart picks the API
+    /// versions (PodDisruptionBudget, HorizontalPodAutoscaler) that cluster serves. A cluster older
+    /// than the charts accept gets a blocking finding, and the plan is rendered for the release's
+    /// newest Kubernetes so it can still be reviewed.
     fn render(
-        &self,
+        &mut self,
         version: &semver::Version,
         revision: Option<&str>,
         overlay: Map<String, Value>,
     ) -> Result<RenderedMesh, PlanError> {
-        Ok(render::render_mesh(&MeshRequest {
+        let request = |kube_version: Option<String>| MeshRequest {
             profile: self.request.profile.clone(),
             version: version.to_string(),
             revision: revision.map(str::to_string),
             namespace: CONTROL_PLANE_NAMESPACE.to_string(),
-            overlay,
+            overlay: overlay.clone(),
             values: self.request.values.clone(),
-            kube_version: None,
+            kube_version,
             allow_unsupported_kubernetes: true,
             charts_dir: self.request.charts_dir.clone(),
-        })?)
+        };
+        match render::render_mesh(&request(self.render_for.clone())) {
+            Err(RenderError::Chart(ChartError::KubeVersion { chart, constraint, kube_version })) => {
+                self.findings.push(PlanFinding {
+                    code: "E-K8S-CHARTS".to_string(),
+                    severity: "error".to_string(),
+                    object: None,
+                    message: format!(
+                        "chart {chart} needs Kubernetes {constraint}; this cluster runs {kube_version}, so \
+                         the plan is rendered for Istio {version}'s newest Kubernetes instead"
+                    ),
+                    hint: "upgrade Kubernetes first, then plan again".to_string(),
+                    from: "plan".to_string(),
+                    resolved_by: None,
+                });
+                self.render_for = None;
+                Ok(render::render_mesh(&request(None))?)
+            }
+            rendered => Ok(rendered?),
+        }
     }
 
     /// The migrations of `phase` whose windows allow this hop and that have not run yet.
@@ -453,8 +481,11 @@ fn installed(inventory: &Inventory) -> Result<Vec<Installed>, PlanError> {
 
 /// The objects of an old control plane: what its charts render (for versions sailplan renders) or
 /// the 1.4 microservices and Mixer (by name), that exist in the cluster.
-fn old_control_plane_objects(planner: &Planner<'_>, old: &Installed, keep: &[ObjectRef]) -> Vec<ObjectRef> {
-    let state = &planner.state;
+fn old_control_plane_objects(
+    planner: &mut Planner<'_>,
+    old: &Installed,
+    keep: &[ObjectRef],
+) -> Vec<ObjectRef> {
     let mut names: Vec<ObjectRef> = Vec::new();
     if old.revision == "legacy" {
         let prefixes: Vec<&str> = LEGACY_COMPONENTS
@@ -463,7 +494,7 @@ fn old_control_plane_objects(planner: &Planner<'_>, old: &Installed, keep: &[Obj
             .copied()
             .chain(["istio-security-post-install", "istio-mixer"])
             .collect();
-        for object in state.objects() {
+        for object in planner.state.objects() {
             let name = text(object, "/metadata/name");
             let kind = text(object, "/kind");
             let namespace = text(object, "/metadata/namespace");
@@ -494,7 +525,7 @@ fn old_control_plane_objects(planner: &Planner<'_>, old: &Installed, keep: &[Obj
             }
         }
         // The 1.4 injector's webhook and Galley's validation webhook.
-        for object in state.objects() {
+        for object in planner.state.objects() {
             let kind = text(object, "/kind");
             let name = text(object, "/metadata/name");
             if (kind == "MutatingWebhookConfiguration" && name == "istio-sidecar-injector")
@@ -508,7 +539,7 @@ fn old_control_plane_objects(planner: &Planner<'_>, old: &Installed, keep: &[Obj
         if let Ok(mesh) = planner.render(&old.version, revision, Map::new())
             && let Some((_, objects)) = objects_of(&mesh, "istiod")
         {
-            names.extend(objects.iter().filter_map(ObjectRef::of).filter(|r| state.contains_ref(r)));
+            names.extend(objects.iter().filter_map(ObjectRef::of).filter(|r| planner.state.contains_ref(r)));
         }
     }
     names.sort();
@@ -562,6 +593,7 @@ pub fn plan(inventory: &Inventory, request: &PlanRequest) -> Result<Plan, PlanEr
         findings: Vec::new(),
         inventory,
         after_control_plane: Vec::new(),
+        render_for: inventory.kubernetes_version.as_ref().map(ToString::to_string),
     };
     let checked = analyze::check(planner.inventory, catalog, Some(&target));
     planner.findings.extend(checked.iter().map(|f| finding_of(f, "check")));
@@ -894,7 +926,7 @@ pub fn plan(inventory: &Inventory, request: &PlanRequest) -> Result<Plan, PlanEr
             if !canary && old.revision != "legacy" {
                 continue;
             }
-            let removed = old_control_plane_objects(&planner, old, &new_objects);
+            let removed = old_control_plane_objects(&mut planner, old, &new_objects);
             if removed.is_empty() {
                 continue;
             }
