@@ -28,6 +28,9 @@ if ! command -v chromium >/dev/null; then
         { echo "error: could not install chromium (needs root or passwordless sudo, and apt-get)" >&2; exit 1; }
 fi
 
+echo "==> testing the test cluster's stand-in for Istio's injector and webhook server" >&2
+(cd scripts/test-cluster/stand-in-injector && go test ./...) >&2
+
 echo "==> building the test cluster binaries (cached after the first run)" >&2
 bin_dir="$(scripts/test-cluster/build.sh | tail -n 1)"
 export SAILPLAN_TEST_BIN_DIR="$bin_dir"

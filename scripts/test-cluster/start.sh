@@ -16,6 +16,8 @@
 #     plugins including the webhook ones, service-account issuer, service CIDR), kube-controller-manager
 #     (default controllers, --use-service-account-credentials, no leader election), kube-scheduler, kwok
 #     (stages from kwok.yaml next to this script; see that file for making pods NotReady or fail)
+#   - the stand-in for istiod's webhook server (stand-in-injector --proxy-listen): kube-apiserver's
+#     webhook calls to Services go through it as an HTTPS proxy (see stand-in-injector/proxy.go)
 #   - $SAILPLAN_KWOK_NODES fake nodes (kwok-node-0, ...), waited on until Ready and untainted
 #   - waits for /readyz, controller-manager and scheduler /healthz, and the default ServiceAccount
 #
@@ -291,8 +293,23 @@ launch etcd "$BIN/etcd" \
     --logger zap --log-outputs stderr
 wait_until "etcd on 127.0.0.1:$ETCD_PORT" etcd port_open "$ETCD_PORT"
 
+# --- the stand-in for istiod's webhook server (stand-in-injector/proxy.go) ---
+# kwok's pods serve nothing, so webhook calls to a Service (Istio's webhooks all name one) reach this
+# proxy instead: kube-apiserver sends them through HTTPS_PROXY, and the stand-in answers for the pods
+# behind the Service while it has ready endpoints. kube-apiserver trusts the test CA that signs the
+# stand-in's certificates through SSL_CERT_FILE, as it would trust the caBundle istiod patches in.
+rm -f "$STATE/stand-in-proxy.addr"
+launch stand-in-proxy "$BIN/stand-in-injector" \
+    --proxy-listen 127.0.0.1:0 --addr-file "$STATE/stand-in-proxy.addr" \
+    --ca-file "$PKI/ca.crt" --ca-key "$PKI/ca.key" \
+    --api-server "https://127.0.0.1:$API_PORT" \
+    --client-cert "$PKI/admin.crt" --client-key "$PKI/admin.key"
+wait_until "the stand-in webhook proxy" stand-in-proxy test -s "$STATE/stand-in-proxy.addr"
+STAND_IN_PROXY="$(cat "$STATE/stand-in-proxy.addr")"
+
 # --- kube-apiserver ---
-launch kube-apiserver "$BIN/kube-apiserver" \
+launch kube-apiserver env HTTPS_PROXY="http://$STAND_IN_PROXY" NO_PROXY=127.0.0.1,localhost \
+    SSL_CERT_FILE="$PKI/ca.crt" "$BIN/kube-apiserver" \
     --bind-address=127.0.0.1 \
     --secure-port="$API_PORT" \
     --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
@@ -421,6 +438,7 @@ SAILPLAN_SCHEDULER_PORT=$SCHED_PORT
 SAILPLAN_SERVICE_CIDR=$SERVICE_CIDR
 SAILPLAN_POD_CIDR=10.244.0.0/16
 SAILPLAN_KWOK_NODES=$NODES
+SAILPLAN_STAND_IN_PROXY=$STAND_IN_PROXY
 EOF
 STARTED_OK=1
 log "cluster up in ${SECONDS}s: KUBECONFIG=$STATE/kubeconfig; stop with $SCRIPT_DIR/stop.sh $STATE"

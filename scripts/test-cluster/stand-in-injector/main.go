@@ -15,6 +15,11 @@
 //	    image=IMG&record=R, but the API server forbids query strings in webhook URLs) and GET /healthz. PORT may be 0; the chosen address is logged and, with
 //	    --addr-file, written to FILE once the server accepts connections. Stops cleanly on SIGTERM/SIGINT.
 //
+//	stand-in-injector --proxy-listen 127.0.0.1:PORT --ca-file CA.crt --ca-key CA.key --api-server URL \
+//	    --client-cert FILE --client-key FILE [--addr-file FILE]
+//	    an HTTP CONNECT proxy for kube-apiserver's webhook calls to Services: it plays the pods behind an
+//	    Istio webhook Service (see proxy.go).
+//
 //	stand-in-injector --print-webhook-config --name NAME --url-base https://127.0.0.1:PORT \
 //	    --ca-file FILE --revision REV --image IMG [--record R] [--namespace-selector-json JSON]
 //	    prints a MutatingWebhookConfiguration (JSON, for kubectl apply -f -) pointing at the server.
@@ -62,6 +67,11 @@ func main() {
 		image     = fs.String("image", "", "proxy image, e.g. docker.io/istio/proxyv2:1.6.14")
 		record    = fs.String("record", "", "none|label|annotation|both (omitted from the URL when empty: both)")
 		nsSelJSON = fs.String("namespace-selector-json", "", "namespaceSelector as JSON (default: like Istio's)")
+		proxyAt   = fs.String("proxy-listen", "", "proxy mode: serve HTTP CONNECT on this address (see proxy.go)")
+		caKey     = fs.String("ca-key", "", "proxy mode: key of --ca-file, to sign per-Service certificates")
+		apiServer = fs.String("api-server", "", "proxy mode: the API server's https://HOST:PORT")
+		clientCrt = fs.String("client-cert", "", "proxy mode: client certificate for the API server")
+		clientKey = fs.String("client-key", "", "proxy mode: its key")
 	)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "stand-in-injector: a test STAND-IN for Istio's sidecar injector (see main.go)\n\n")
@@ -89,6 +99,22 @@ func main() {
 		return
 	}
 
+	if *proxyAt != "" {
+		if *caFile == "" || *caKey == "" || *apiServer == "" || *clientCrt == "" || *clientKey == "" {
+			usageError("--proxy-listen needs --ca-file, --ca-key, --api-server, --client-cert and --client-key")
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+		defer stop()
+		err := serveProxy(ctx, proxyOptions{
+			Listen: *proxyAt, AddrFile: *addrFile, CACert: *caFile, CAKey: *caKey,
+			APIServer: *apiServer, ClientCert: *clientCrt, ClientKey: *clientKey,
+		})
+		if err != nil {
+			log.Printf("error: %v", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *listen == "" || *tlsCert == "" || *tlsKey == "" {
 		usageError("--listen, --tls-cert and --tls-key are required (or use --print-webhook-config)")
 	}
@@ -137,11 +163,7 @@ func serve(addr, certFile, keyFile, addrFile string) error {
 	actual := ln.Addr().String()
 	log.Printf("serving https://%s/inject (pid %d)", actual, os.Getpid())
 	if addrFile != "" {
-		tmp := addrFile + ".tmp"
-		if err := os.WriteFile(tmp, []byte(actual+"\n"), 0o644); err != nil {
-			return err
-		}
-		if err := os.Rename(tmp, addrFile); err != nil {
+		if err := writeAddr(addrFile, actual); err != nil {
 			return err
 		}
 	}
