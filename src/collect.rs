@@ -51,8 +51,30 @@ fn is_istio_group(group: &str) -> bool {
     group == "istio.io" || group.ends_with(".istio.io")
 }
 
+/// Kinds read in the control-plane namespace only: what the charts install there beside workloads and
+/// Services. A release must adopt or replace them, so the plan has to see them.
+const CONTROL_PLANE_NAMESPACED: [(&str, &str); 6] = [
+    ("", "ConfigMap"),
+    ("", "ServiceAccount"),
+    ("rbac.authorization.k8s.io", "Role"),
+    ("rbac.authorization.k8s.io", "RoleBinding"),
+    ("policy", "PodDisruptionBudget"),
+    ("autoscaling", "HorizontalPodAutoscaler"),
+];
+
+/// Cluster-wide RBAC kinds, of which only objects named for Istio are kept (a cluster has many).
+const ISTIO_NAMED: [(&str, &str); 2] =
+    [("rbac.authorization.k8s.io", "ClusterRole"), ("rbac.authorization.k8s.io", "ClusterRoleBinding")];
+
+/// Whether a listed object is kept: of the [`ISTIO_NAMED`] kinds, only those whose name has `istio`.
+fn kept(object: &Value) -> bool {
+    let kind = object.get("kind").and_then(Value::as_str).unwrap_or_default();
+    !ISTIO_NAMED.iter().any(|(_, k)| *k == kind)
+        || object.pointer("/metadata/name").and_then(Value::as_str).is_some_and(|n| n.contains("istio"))
+}
+
 /// The kinds to read: every Istio kind (once, at its group's preferred version), CRDs, the built-in
-/// kinds above, and ConfigMaps of the control-plane namespace.
+/// kinds above, what the charts install in the control-plane namespace, and Istio's cluster RBAC.
 fn targets(discovered: &Discovered, options: &CollectOptions) -> Vec<Target> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
@@ -67,13 +89,16 @@ fn targets(discovered: &Discovered, options: &CollectOptions) -> Vec<Target> {
     }
     let mut built_in: Vec<(&str, &str)> = BUILT_IN.to_vec();
     built_in.push(("apiextensions.k8s.io", "CustomResourceDefinition"));
+    built_in.extend(ISTIO_NAMED);
     for (group, kind) in built_in {
         if let Some(resource) = discovered.find(group, kind) {
             out.push(everywhere(resource));
         }
     }
-    if let Some(resource) = discovered.find("", "ConfigMap") {
-        out.push(Target { resource: resource.clone(), namespace: Some(options.istio_namespace.clone()) });
+    for (group, kind) in CONTROL_PLANE_NAMESPACED {
+        if let Some(resource) = discovered.find(group, kind) {
+            out.push(Target { resource: resource.clone(), namespace: Some(options.istio_namespace.clone()) });
+        }
     }
     out
 }
@@ -91,6 +116,7 @@ pub async fn observe(
     for (done, target) in targets.iter().enumerate() {
         progress(done, targets.len(), &target.resource.to_string());
         let mut listed = cluster.list(&target.resource, target.namespace.as_deref(), None).await?;
+        listed.retain(kept);
         for object in &mut listed {
             sanitize(object);
         }

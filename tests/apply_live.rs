@@ -591,34 +591,6 @@ async fn the_plan_comes_out_right_through_an_unreliable_api_server() {
     .await;
 }
 
-/// Removes what other tests (or an earlier run) may have left of Istio: the istio-system namespace
-/// and Istio's cluster-wide objects, so the cluster starts without Istio; then waits until no
-/// namespace is being deleted (a plan's fingerprint would change under it).
-async fn without_istio(client: &LiveCluster) {
-    support::run_tool(
-        "kubectl",
-        &["delete", "namespace", "istio-system", "--ignore-not-found", "--wait=true"],
-    );
-    for kind in [
-        "crd",
-        "mutatingwebhookconfiguration",
-        "validatingwebhookconfiguration",
-        "clusterrole",
-        "clusterrolebinding",
-    ] {
-        let names = support::run_tool("kubectl", &["get", kind, "-o", "name"]);
-        for name in names.lines().filter(|n| n.contains("istio")) {
-            support::run_tool("kubectl", &["delete", name, "--wait=true"]);
-        }
-    }
-    let namespaces = resource(client, "", "Namespace").await;
-    wait_for("no namespace being deleted", Duration::from_secs(120), || async {
-        let all = client.list(&namespaces, None, None).await.unwrap();
-        all.iter().all(|ns| ns.pointer("/metadata/deletionTimestamp").is_none()).then_some(())
-    })
-    .await;
-}
-
 /// Scenario 1 of the apply issue: a fresh install of the newest version with the default profile,
 /// as a user runs it (plan, apply, status), recorded as Helm releases the real `helm` lists; then
 /// `rollback` takes it all away again (the releases end `uninstalled`).
@@ -627,7 +599,7 @@ async fn without_istio(client: &LiveCluster) {
 async fn a_fresh_install_passes_its_gates_and_helm_lists_its_releases() {
     let _serial = SERIAL.lock().await;
     let client = support::connect().await;
-    without_istio(&client).await;
+    support::without_istio(&client).await;
     let dir = tempfile::tempdir().unwrap();
     let plan_file = dir.path().join("install.yaml");
     let kubeconfig = cluster().kubeconfig.to_str().unwrap().to_string();

@@ -26,6 +26,7 @@ use super::journal::{
 use super::kinds::{self, Kinds};
 use super::lock::{ApplyLock, DEFAULT_LEASE_DURATION, DEFAULT_LEASE_NAME, Holder, LockError};
 use super::progress::Progress;
+use super::takeover;
 use crate::chart::manifest::Manifest;
 use crate::cluster::{ApplyOptions, Cluster, ClusterError, ObjectRef, Propagation};
 use crate::collect::{CollectOptions, observe};
@@ -796,7 +797,11 @@ impl<'a, C: Cluster> Run<'a, C> {
                 let objects = match release {
                     // An undo that applies objects restores them; it begins no release.
                     Some(name) if direction == Direction::Forward => {
-                        self.begin_release(index, name, source, objects, adopt).await?
+                        let objects = self.begin_release(index, name, source, objects, adopt).await?;
+                        for reference in adopt {
+                            self.take_over(reference).await?;
+                        }
+                        objects
                     }
                     _ => objects.clone(),
                 };
@@ -836,6 +841,13 @@ impl<'a, C: Cluster> Run<'a, C> {
                 }
             }
             Action::Restore { objects } => {
+                // Namespaces and CRDs before what lives in them, whatever order the plan lists.
+                let mut objects: Vec<&ObjectRef> = objects.iter().collect();
+                objects.sort_by_key(|o| match o.kind.as_str() {
+                    "Namespace" => 0,
+                    "CustomResourceDefinition" => 1,
+                    _ => 2,
+                });
                 for object in objects {
                     let record = self
                         .journal
@@ -845,6 +857,7 @@ impl<'a, C: Cluster> Run<'a, C> {
                         .ok_or_else(|| ActionError::NoBackup { object: object.to_string() })?;
                     match backup::read(self.cluster, &record, &self.options.namespace).await? {
                         Some(saved) => {
+                            self.wait_until_not_terminating(object).await?;
                             self.apply_object(&backup::restorable(saved)).await?;
                         }
                         None => {
@@ -942,6 +955,67 @@ impl<'a, C: Cluster> Run<'a, C> {
 
     /// Server-side applies one object (copying Secret data named by `sailplan.dev/copy-from` in the
     /// cluster), waiting for a kind whose CRD was applied moments ago to be served.
+    /// Waits while `reference` is being deleted (a CRD deletes its objects first, a namespace its
+    /// contents): applying a backup to an object on its way out would be lost with it.
+    async fn wait_until_not_terminating(&mut self, reference: &ObjectRef) -> Result<(), ActionError> {
+        let failed = |source: ClusterError| ActionError::Cluster {
+            verb: "get",
+            object: reference.to_string(),
+            source: Box::new(source),
+        };
+        let resource = match self.kinds.resource(self.cluster, &reference.api_version, &reference.kind).await
+        {
+            // A kind not served (yet: its CRD is being restored) has no object being deleted.
+            Err(ClusterError::UnknownKind { .. }) => return Ok(()),
+            found => found.map_err(failed)?,
+        };
+        let deadline = tokio::time::Instant::now() + NEW_KIND_WAIT;
+        loop {
+            let current =
+                match self.cluster.get(&resource, reference.namespace.as_deref(), &reference.name).await {
+                    Err(ClusterError::UnknownKind { .. }) => return Ok(()),
+                    found => found.map_err(failed)?,
+                };
+            let terminating = current.is_some_and(|c| c.pointer("/metadata/deletionTimestamp").is_some());
+            if !terminating || tokio::time::Instant::now() >= deadline {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// Moves the fields installers own in an object a release adopts to sailplan (see [`takeover`]), so
+    /// the release's apply removes what its chart no longer sets.
+    async fn take_over(&mut self, reference: &ObjectRef) -> Result<(), ActionError> {
+        let failed = |verb: &'static str, source: ClusterError| ActionError::Cluster {
+            verb,
+            object: reference.to_string(),
+            source: Box::new(source),
+        };
+        let resource = self
+            .kinds
+            .resource(self.cluster, &reference.api_version, &reference.kind)
+            .await
+            .map_err(|e| failed("get", e))?;
+        let current = self
+            .cluster
+            .get(&resource, reference.namespace.as_deref(), &reference.name)
+            .await
+            .map_err(|e| failed("get", e))?;
+        let Some((current, entries)) = current.and_then(|c| takeover::transferred(&c).map(|e| (c, e))) else {
+            return Ok(());
+        };
+        let mut metadata = serde_json::Map::new();
+        metadata.insert("managedFields".to_string(), Value::Array(entries));
+        // Only if nobody changed it since it was read.
+        if let Some(version) = current.pointer("/metadata/resourceVersion") {
+            metadata.insert("resourceVersion".to_string(), version.clone());
+        }
+        let patch = serde_json::json!({ "metadata": metadata });
+        self.cluster.merge_patch(reference, &patch).await.map_err(|e| failed("take over", e))?;
+        Ok(())
+    }
+
     async fn apply_object(&mut self, object: &Value) -> Result<Applied, ActionError> {
         let reference = ObjectRef::of(object).ok_or_else(|| ActionError::Cluster {
             verb: "apply",

@@ -11,6 +11,7 @@ pub mod kinds;
 pub mod lock;
 pub mod probe;
 pub mod progress;
+pub mod takeover;
 
 pub use executor::{ApplyError, ExecutorOptions, Outcome, rollback, run};
 pub use gates::{GateOutcome, Overrides, Verdict, parse_duration};

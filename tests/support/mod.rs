@@ -162,3 +162,28 @@ pub fn run_tool(tool: &str, args: &[&str]) -> String {
     assert!(output.status.success(), "{tool} {args:?} failed:\n{}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap()
 }
+
+/// Removes what other tests (or an earlier run) may have left of Istio: the istio-system namespace
+/// and Istio's cluster-wide objects, so the cluster starts without Istio; then waits until no
+/// namespace is being deleted (a plan's fingerprint would change under it).
+pub async fn without_istio(client: &LiveCluster) {
+    run_tool("kubectl", &["delete", "namespace", "istio-system", "--ignore-not-found", "--wait=true"]);
+    for kind in [
+        "crd",
+        "mutatingwebhookconfiguration",
+        "validatingwebhookconfiguration",
+        "clusterrole",
+        "clusterrolebinding",
+    ] {
+        let names = run_tool("kubectl", &["get", kind, "-o", "name"]);
+        for name in names.lines().filter(|n| n.contains("istio")) {
+            run_tool("kubectl", &["delete", name, "--wait=true"]);
+        }
+    }
+    let namespaces = resource(client, "", "Namespace").await;
+    wait_for("no namespace being deleted", Duration::from_secs(120), || async {
+        let all = client.list(&namespaces, None, None).await.unwrap();
+        all.iter().all(|ns| ns.pointer("/metadata/deletionTimestamp").is_none()).then_some(())
+    })
+    .await;
+}
