@@ -323,4 +323,7 @@ async fn a_legacy_1_5_mesh_moves_to_a_1_6_canary_as_rehearsed_and_rolls_back_fro
             "{kind} {name} restored as it was:\nrestored {restored:#}\nbefore {before:#}"
         );
     }
+    // Leave the cluster without Istio for the tests that install it afresh.
+    without_example_namespaces();
+    support::without_istio(&client).await;
 }
