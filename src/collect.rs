@@ -217,13 +217,18 @@ fn slim_pod(pod: &mut Value) {
     }
 }
 
-/// Removes what a snapshot must never hold (secret values) and what it does not need
-/// (managedFields, most of a Pod).
+/// Removes what a snapshot must never hold (secret values) and what it does not need (most of
+/// `managedFields`, most of a Pod).
 pub fn sanitize(object: &mut Value) {
     let kind = object.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
     let Some(map) = object.as_object_mut() else { return };
     if let Some(metadata) = map.get_mut("metadata").and_then(Value::as_object_mut) {
-        metadata.remove("managedFields");
+        match metadata.remove("managedFields").as_ref().and_then(Value::as_array).map(|e| writers(e)) {
+            Some(kept) if !kept.is_empty() => {
+                metadata.insert("managedFields".to_string(), Value::Array(kept));
+            }
+            _ => {}
+        }
         if let Some(annotations) = metadata.get_mut("annotations").and_then(Value::as_object_mut) {
             annotations.remove(LAST_APPLIED);
         }
@@ -252,6 +257,24 @@ pub fn sanitize(object: &mut Value) {
         }
         _ => {}
     }
+}
+
+/// What a snapshot keeps of `managedFields`: who wrote the object and how (manager, operation,
+/// subresource), not when or which fields. It tells a reader which installer made an object; a
+/// release that adopts it takes over that installer's fields, and a rehearsal does the same.
+fn writers(entries: &[Value]) -> Vec<Value> {
+    entries
+        .iter()
+        .filter_map(Value::as_object)
+        .map(|entry| {
+            ["manager", "operation", "subresource"]
+                .into_iter()
+                .filter_map(|key| entry.get(key).map(|v| (key.to_string(), v.clone())))
+                .collect::<serde_json::Map<String, Value>>()
+        })
+        .filter(|entry| !entry.is_empty())
+        .map(Value::Object)
+        .collect()
 }
 
 /// Whether [`sanitize`] may change `object` in more than its `managedFields`: true for the kinds it
@@ -313,7 +336,8 @@ mod tests {
     fn secrets_keep_only_names_types_and_key_names() {
         let mut secret = json!({
             "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
-            "metadata": {"name": "cert", "namespace": "istio-system", "managedFields": [{"manager": "x"}],
+            "metadata": {"name": "cert", "namespace": "istio-system", "managedFields": [{"manager": "x",
+                    "operation": "Update", "time": "t", "fieldsType": "FieldsV1", "fieldsV1": {"f:data": {}}}],
                 "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{\"data\":{\"tls.key\":\"c2VjcmV0\"}}"}},
             "data": {"tls.key": "c2VjcmV0", "tls.crt": "Y2VydA=="}, "stringData": {"ca.crt": "plain"}
         });
@@ -321,7 +345,9 @@ mod tests {
         assert_eq!(
             secret,
             json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
-                "metadata": {"name": "cert", "namespace": "istio-system", "annotations": {SECRET_KEYS_ANNOTATION: "ca.crt,tls.crt,tls.key"}}})
+                "metadata": {"name": "cert", "namespace": "istio-system",
+                    "managedFields": [{"manager": "x", "operation": "Update"}],
+                    "annotations": {SECRET_KEYS_ANNOTATION: "ca.crt,tls.crt,tls.key"}}})
         );
     }
 

@@ -148,6 +148,18 @@ fn mesh_view(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The `create`/`update`/`delete` lines of a diff, sorted.
+fn changed_objects(diff: &str) -> Vec<String> {
+    let mut lines: Vec<String> = diff
+        .lines()
+        .map(str::trim)
+        .filter(|l| ["create ", "update ", "delete "].iter().any(|p| l.starts_with(p)))
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    lines
+}
+
 /// An object without what the API server and controllers keep on it (server metadata, status, the
 /// Deployment revision) and without the only trace restarts leave (the pod template's restart stamp).
 fn comparable(mut object: Value) -> Value {
@@ -302,6 +314,20 @@ async fn a_legacy_1_5_mesh_moves_to_a_1_6_canary_as_rehearsed_and_rolls_back_fro
     let report = stdout(&rehearsed);
     let after = report.split_once("\nAfter\n").map(|(_, a)| a).unwrap_or_default();
     assert_eq!(mesh_view(after), live_view, "rehearsal:\n{report}");
+    // And what is left between the plan and the end state is the same: the copied Secrets, whose
+    // values the plan does not hold.
+    let diffed = sailplan(&["diff", "--plan", plan_file.to_str().unwrap()]);
+    assert!(diffed.status.success(), "{}", stderr(&diffed));
+    let final_diff = report.split_once("\nFinal diff: ").map(|(_, d)| d).unwrap_or_default();
+    let live_changes = changed_objects(&stdout(&diffed));
+    assert_eq!(changed_objects(final_diff), live_changes, "rehearsal:\n{report}");
+    assert_eq!(
+        live_changes,
+        [
+            "update Secret istio-system/shop-gateway-https",
+            "update Secret istio-system/shop-gateway-https-b2b"
+        ]
+    );
 
     // Rollback: every original object comes back from the backups, as it was before the upgrade.
     let rolled_back = sailplan(&["rollback", plan_file.to_str().unwrap(), "--yes", "--journal-dir", journal]);

@@ -63,29 +63,6 @@ pub fn secret_name(plan_id: &str, n: usize) -> String {
     format!("sailplan-backup-{}-{n}", short_id(plan_id))
 }
 
-/// An object as it can be applied again: without what the server sets (resource version, uid,
-/// creation time, generation, managed fields, status).
-pub fn restorable(mut object: Value) -> Value {
-    if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-        for field in [
-            "resourceVersion",
-            "uid",
-            "creationTimestamp",
-            "managedFields",
-            "generation",
-            "selfLink",
-            "deletionTimestamp",
-            "deletionGracePeriodSeconds",
-        ] {
-            metadata.remove(field);
-        }
-    }
-    if let Some(map) = object.as_object_mut() {
-        map.remove("status");
-    }
-    object
-}
-
 fn file_name(n: usize, object: &ObjectRef) -> String {
     let clean =
         |s: &str| {
@@ -204,18 +181,6 @@ pub async fn read<C: Cluster>(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    #[test]
-    fn restorable_objects_lose_what_the_server_sets() {
-        let object = json!({"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": "m", "namespace": "x", "resourceVersion": "5", "uid": "u", "creationTimestamp": "t",
-                "managedFields": [], "generation": 2, "labels": {"a": "b"}},
-            "data": {"k": "v"}, "status": {}});
-        assert_eq!(
-            restorable(object),
-            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "m", "namespace": "x", "labels": {"a": "b"}}, "data": {"k": "v"}})
-        );
-    }
 
     #[test]
     fn names_are_stable_and_safe() {

@@ -858,7 +858,7 @@ impl<'a, C: Cluster> Run<'a, C> {
                     match backup::read(self.cluster, &record, &self.options.namespace).await? {
                         Some(saved) => {
                             self.wait_until_not_terminating(object).await?;
-                            self.apply_object(&backup::restorable(saved)).await?;
+                            self.apply_object(&crate::cluster::applicable(saved)).await?;
                         }
                         None => {
                             // It did not exist before the step: restoring that means removing it.

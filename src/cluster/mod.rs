@@ -18,6 +18,31 @@ use serde_json::Value;
 /// The field manager sailplan writes with, so server-side apply knows which fields are ours.
 pub const FIELD_MANAGER: &str = "sailplan";
 
+/// `object` as it can be applied (or restored, or planned from what was observed): without what the
+/// server sets (resource version, uid, creation time, generation, managed fields, deletion marks,
+/// status). An apply that carried them would fail (`managedFields`) or be a precondition
+/// (`resourceVersion`, `uid`).
+pub fn applicable(mut object: Value) -> Value {
+    if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        for field in [
+            "resourceVersion",
+            "uid",
+            "creationTimestamp",
+            "managedFields",
+            "generation",
+            "selfLink",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+        ] {
+            metadata.remove(field);
+        }
+    }
+    if let Some(map) = object.as_object_mut() {
+        map.remove("status");
+    }
+    object
+}
+
 /// A kind the cluster serves, as discovery reports it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -289,4 +314,23 @@ pub trait Cluster: Send + Sync {
         namespace: Option<&str>,
         label_selector: Option<&str>,
     ) -> BoxStream<'static, Result<WatchEvent, ClusterError>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn applicable_objects_lose_what_the_server_sets() {
+        let object = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "m", "namespace": "x", "resourceVersion": "5", "uid": "u", "creationTimestamp": "t",
+                "managedFields": [], "generation": 2, "labels": {"a": "b"}},
+            "data": {"k": "v"}, "status": {}});
+        assert_eq!(
+            applicable(object),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "m", "namespace": "x", "labels": {"a": "b"}}, "data": {"k": "v"}})
+        );
+    }
 }

@@ -385,8 +385,14 @@ impl Planner<'_> {
             if phase == Phase::BeforeControlPlane && sets_values {
                 self.after_control_plane.append(&mut gates);
             }
-            let mut objects_to_apply: Vec<Value> = changes.create.clone();
-            objects_to_apply.extend(changes.update.iter().cloned());
+            // Migrations rewrite observed objects; what the server set on them is not planned.
+            let objects_to_apply: Vec<Value> = changes
+                .create
+                .iter()
+                .chain(&changes.update)
+                .cloned()
+                .map(crate::cluster::applicable)
+                .collect();
             if objects_to_apply.is_empty() && changes.delete.is_empty() {
                 continue;
             }

@@ -12,24 +12,6 @@
 
 use serde_json::{Map, Value};
 
-/// The server-owned metadata fields an applied object cannot set.
-const SERVER_METADATA: [&str; 6] =
-    ["resourceVersion", "uid", "creationTimestamp", "generation", "managedFields", "selfLink"];
-
-/// `applied` without what the server owns (server metadata, `status`).
-pub fn applicable(applied: &Value) -> Value {
-    let mut out = applied.clone();
-    if let Some(map) = out.as_object_mut() {
-        map.remove("status");
-        if let Some(metadata) = map.get_mut("metadata").and_then(Value::as_object_mut) {
-            for key in SERVER_METADATA {
-                metadata.remove(key);
-            }
-        }
-    }
-    out
-}
-
 /// Applies `applied` over `stored`: removes what `previous` (sailplan's last apply) set and `applied`
 /// no longer does, then sets everything `applied` sets.
 pub fn server_side_apply(stored: &mut Value, previous: Option<&Value>, applied: &Value) {
@@ -211,13 +193,6 @@ mod tests {
         let mut seeded = json!({"spec": {"x": 1, "y": [1, 2]}});
         server_side_apply(&mut seeded, None, &json!({"spec": {"y": [3]}}));
         assert_eq!(seeded, json!({"spec": {"x": 1, "y": [3]}}));
-    }
-
-    #[test]
-    fn server_fields_are_not_applied() {
-        let applied =
-            json!({"metadata": {"name": "n", "resourceVersion": "3", "uid": "u"}, "status": {}, "spec": {}});
-        assert_eq!(applicable(&applied), json!({"metadata": {"name": "n"}, "spec": {}}));
     }
 
     #[test]

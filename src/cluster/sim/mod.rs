@@ -236,7 +236,7 @@ impl SimCluster {
             (Write::Create, Some(_)) => {
                 return Err(ClusterError::AlreadyExists { object: reference.to_string() });
             }
-            (Write::Create, None) => (merge::applicable(object), None, false),
+            (Write::Create, None) => (crate::cluster::applicable(object.clone()), None, false),
             (Write::Replace | Write::Patch(_), None) => return Err(missing()),
             (Write::Replace, Some(old)) => {
                 let sent = object.pointer("/metadata/resourceVersion").and_then(Value::as_str);
@@ -251,14 +251,14 @@ impl SimCluster {
                         ),
                     });
                 }
-                let mut new = merge::applicable(object);
+                let mut new = crate::cluster::applicable(object.clone());
                 if let Some(status) = old.object.get("status") {
                     new["status"] = status.clone();
                 }
                 (new, old.applied.clone(), false)
             }
             (Write::Apply { dry_run }, old) => {
-                let applied = merge::applicable(object);
+                let applied = crate::cluster::applicable(object.clone());
                 let new = match old {
                     Some(old) => {
                         let mut new = old.object.clone();
@@ -272,7 +272,19 @@ impl SimCluster {
             (Write::Patch(patch), Some(old)) => {
                 let mut new = old.object.clone();
                 merge::merge_patch(&mut new, patch);
-                (new, old.applied.clone(), false)
+                // A patch of `managedFields` is sailplan taking over an installer's fields (see
+                // `apply::takeover`): from now on what sailplan's applies leave out is removed, as if
+                // sailplan had applied the object as it stands. Field ownership itself is not stored.
+                let applied = match patch.pointer("/metadata/managedFields") {
+                    Some(_) => {
+                        if let Some(metadata) = new.get_mut("metadata").and_then(Value::as_object_mut) {
+                            metadata.remove("managedFields");
+                        }
+                        Some(crate::cluster::applicable(old.object.clone()))
+                    }
+                    None => old.applied.clone(),
+                };
+                (new, applied, false)
             }
         };
         if let Some(metadata) = new.get_mut("metadata").and_then(Value::as_object_mut) {
