@@ -233,3 +233,21 @@ fn the_plan_file_round_trips() {
     let read: Plan = serde_json::from_value(sailplan::yaml::parse_one(&text).unwrap()).unwrap();
     assert_eq!(read, made);
 }
+
+#[test]
+fn a_canary_warns_when_an_old_webhook_service_also_selects_the_new_istiod() {
+    let shared = |plan: &Plan| -> Vec<String> {
+        plan.spec
+            .findings
+            .iter()
+            .filter(|f| f.code == "W-CANARY-SHARED-SERVICE")
+            .filter_map(|f| f.object.clone())
+            .collect()
+    };
+    // 1.5's `istiod` Service selects `app: istiod`, which the 1-6-14 pods carry too.
+    let legacy = plan(&example("istio-1.5"), &request("1.6", None)).unwrap();
+    assert_eq!(shared(&legacy), ["Service istio-system/istiod"]);
+    // Revisioned Services select `istio.io/rev` as well.
+    let modern = plan(&example("istio-modern"), &request("1.31", None)).unwrap();
+    assert_eq!(shared(&modern), Vec::<String>::new());
+}

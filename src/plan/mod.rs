@@ -555,6 +555,67 @@ fn old_control_plane_objects(
     names
 }
 
+/// Services that webhooks call and that also select the new revision's istiod pods. Service
+/// selectors can only require labels, and a selector such as 1.5's `app: istiod` matches the canary's
+/// pods as well: until the old control plane is removed, the old injector's calls may reach the new
+/// revision, and pods restarted in namespaces not moved yet may get its proxy. Found by running a
+/// 1.5 to 1.6 canary upgrade on a real cluster; the plan cannot narrow such a selector without
+/// restarting the old control plane, so it says so.
+fn shared_webhook_services(state: &State<'_>, rendered: &[Value]) -> Vec<PlanFinding> {
+    let pod_labels: Vec<&Map<String, Value>> = rendered
+        .iter()
+        .filter(|o| text(o, "/kind") == "Deployment")
+        .filter_map(|d| d.pointer("/spec/template/metadata/labels").and_then(Value::as_object))
+        .collect();
+    let ours = |namespace: &str, name: &str| {
+        rendered.iter().any(|o| {
+            text(o, "/kind") == "Service"
+                && text(o, "/metadata/name") == name
+                && text(o, "/metadata/namespace") == namespace
+        })
+    };
+    let mut called: Vec<(String, String, String)> = Vec::new();
+    for kind in ["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"] {
+        for configuration in state.of_kind("admissionregistration.k8s.io", kind, None) {
+            let webhooks = configuration.get("webhooks").and_then(Value::as_array).into_iter().flatten();
+            for service in webhooks.filter_map(|w| w.pointer("/clientConfig/service")) {
+                let entry = (
+                    text(service, "/namespace"),
+                    text(service, "/name"),
+                    text(configuration, "/metadata/name"),
+                );
+                if !called.iter().any(|c| c.0 == entry.0 && c.1 == entry.1) {
+                    called.push(entry);
+                }
+            }
+        }
+    }
+    called
+        .into_iter()
+        .filter(|(namespace, name, _)| !ours(namespace, name))
+        .filter_map(|(namespace, name, webhook)| {
+            let service = state.get("", "Service", &namespace, &name)?;
+            let selector = service.pointer("/spec/selector").and_then(Value::as_object).filter(|s| !s.is_empty())?;
+            let selects = pod_labels.iter().any(|labels| selector.iter().all(|(k, v)| labels.get(k) == Some(v)));
+            selects.then(|| PlanFinding {
+                code: "W-CANARY-SHARED-SERVICE".to_string(),
+                severity: "warning".to_string(),
+                object: Some(format!("Service {namespace}/{name}")),
+                message: format!(
+                    "webhook {webhook} calls this Service, whose selector also matches the new revision's istiod \
+                     pods: until the old control plane is removed, its calls may reach the new revision, and pods \
+                     restarted in namespaces not moved yet may get the new proxy"
+                ),
+                hint: "avoid restarting workloads in namespaces not yet moved during the canary, or move them all \
+                       in one batch"
+                    .to_string(),
+                from: "plan".to_string(),
+                resolved_by: None,
+            })
+        })
+        .collect()
+}
+
 /// A plan made from a state the cluster is no longer in.
 #[derive(Debug, thiserror::Error)]
 #[error("the cluster has changed since the plan was made (fingerprint {found}, plan {planned})")]
@@ -733,6 +794,10 @@ pub fn plan(inventory: &Inventory, request: &PlanRequest) -> Result<Plan, PlanEr
             base_mesh
         };
         if let Some((release, objects)) = objects_of(&mesh, "istiod") {
+            if canary {
+                let shared = shared_webhook_services(&planner.state, &objects);
+                planner.findings.extend(shared);
+            }
             let name = match &revision {
                 Some(r) => format!("istiod-{r}"),
                 None => "istiod".to_string(),
