@@ -393,7 +393,7 @@ impl<'a, C: Cluster> Run<'a, C> {
         plan: &Plan,
         store: &JournalStore,
     ) -> Result<Option<Journal>, ApplyError> {
-        match store.load(cluster).await? {
+        match store.load(cluster, plan).await? {
             Some(journal) if !journal.matches(plan) => Err(ApplyError::Invalid {
                 plan: plan.metadata.id.clone(),
                 message: format!(
@@ -433,6 +433,7 @@ impl<'a, C: Cluster> Run<'a, C> {
     fn own_object(&self) -> impl Fn(&Value) -> bool + Send + Sync + use<C> {
         let namespace = self.options.namespace.clone();
         let journal = config_map_name(&self.plan.metadata.id);
+        let journal_steps = format!("{journal}-");
         let backups = format!("sailplan-backup-{}-", short_id(&self.plan.metadata.id));
         let created = self.journal.created_namespace;
         move |object: &Value| {
@@ -445,7 +446,7 @@ impl<'a, C: Cluster> Run<'a, C> {
                 return true;
             }
             match field("/kind") {
-                "ConfigMap" => here && name == journal,
+                "ConfigMap" => here && (name == journal || name.starts_with(&journal_steps)),
                 "Secret" => here && name.starts_with(&backups),
                 "Namespace" => created && name == namespace,
                 _ => false,
@@ -486,7 +487,7 @@ impl<'a, C: Cluster> Run<'a, C> {
                 .map_err(ApplyError::Cluster)?;
             self.journal.root_ca_digest = Some(digest);
         }
-        self.save().await?;
+        self.store.save_header(self.cluster, &mut self.journal).await?;
         let already_done = self.journal.steps.iter().filter(|s| s.status == StepStatus::Done).count();
         let mut steps_run = Vec::new();
         for index in first..total {
@@ -504,8 +505,9 @@ impl<'a, C: Cluster> Run<'a, C> {
         Ok(self.outcome(steps_run, already_done))
     }
 
-    async fn save(&mut self) -> Result<(), JournalError> {
-        self.store.save(self.cluster, &mut self.journal).await
+    /// Writes step `index`'s record.
+    async fn save(&mut self, index: usize) -> Result<(), JournalError> {
+        self.store.save_step(self.cluster, &mut self.journal, index).await
     }
 
     fn check_lock(&self) -> Result<(), ActionError> {
@@ -531,7 +533,7 @@ impl<'a, C: Cluster> Run<'a, C> {
             record.applied.clear();
             record.message = None;
         }
-        self.save().await?;
+        self.save(index).await?;
         self.progress.step_started(index, total, step, batches);
         for (number, action) in step.actions.iter().enumerate() {
             let done = match self.check_lock() {
@@ -551,7 +553,7 @@ impl<'a, C: Cluster> Run<'a, C> {
                 return Err(ApplyError::ActionFailed { step: step.id.clone(), message: reason });
             }
             self.journal.steps[index].actions_done.push(number);
-            self.save().await?;
+            self.save(index).await?;
         }
         for gate in &step.gates {
             if let Some(reason) = self.lost.borrow().clone() {
@@ -563,7 +565,7 @@ impl<'a, C: Cluster> Run<'a, C> {
             self.progress.note(&format!("gate {} (up to {})", gate.name, gate.timeout));
             let outcome = self.evaluate(index, gate).await;
             self.journal.steps[index].gates.push(outcome.clone());
-            self.save().await?;
+            self.save(index).await?;
             if !outcome.passed {
                 let reason = format!("gate {} failed: {}", gate.name, outcome.message);
                 self.undo(index, &reason).await?;
@@ -593,7 +595,7 @@ impl<'a, C: Cluster> Run<'a, C> {
         let record = &mut self.journal.steps[index];
         record.status = StepStatus::Done;
         record.ended_at = Some(now());
-        self.save().await?;
+        self.save(index).await?;
         self.progress.step_finished(index, total, step, "done");
         if let Some(pause) = &step.pause {
             let wait = parse_duration(pause).map_err(|e| ApplyError::Invalid {
@@ -637,7 +639,7 @@ impl<'a, C: Cluster> Run<'a, C> {
         } else {
             format!("{reason}; undo failed: {}", errors.join("; "))
         });
-        self.save().await?;
+        self.save(index).await?;
         let total = self.plan.spec.steps.len();
         if errors.is_empty() {
             self.progress.step_finished(index, total, step, "failed and undone");
@@ -654,6 +656,8 @@ impl<'a, C: Cluster> Run<'a, C> {
 
     /// Undoes the done (or started) steps, newest first; see [`rollback`].
     async fn roll_back(&mut self) -> Result<Outcome, ApplyError> {
+        // Also writes, in pieces, a journal an earlier version wrote whole.
+        self.store.save_header(self.cluster, &mut self.journal).await?;
         let total = self.plan.spec.steps.len();
         let stopped = |run: &Self, index: usize, message: String| ApplyError::RollbackStopped {
             plan: run.plan.metadata.id.clone(),
@@ -683,13 +687,13 @@ impl<'a, C: Cluster> Run<'a, C> {
             if !errors.is_empty() {
                 record.status = StepStatus::Failed;
                 record.message = Some(format!("rollback failed: {}", errors.join("; ")));
-                self.save().await?;
+                self.save(index).await?;
                 self.progress.step_finished(index, total, step, "rollback failed");
                 return Err(stopped(self, index, errors.join("; ")));
             }
             record.status = StepStatus::Undone;
             record.message = Some("rolled back".to_string());
-            self.save().await?;
+            self.save(index).await?;
             self.progress.step_finished(index, total, step, "rolled back");
             rolled_back.push(step.id.clone());
             // The cluster should now be as the step before left it: its gates must pass again.
@@ -789,7 +793,7 @@ impl<'a, C: Cluster> Run<'a, C> {
                     )
                     .await?;
                     self.journal.steps[index].backups.push(record);
-                    self.save().await?;
+                    self.save(index).await?;
                 }
             }
             Action::Apply { release, source, objects, adopt } => {
@@ -887,7 +891,7 @@ impl<'a, C: Cluster> Run<'a, C> {
                         // or hops back to back) must still change the template.
                         let at = k8s_openapi::jiff::Timestamp::now().to_string();
                         self.journal.steps[index].restarted_at = Some(at.clone());
-                        self.save().await?;
+                        self.save(index).await?;
                         (at, false)
                     }
                     (Direction::Undo, _) => (k8s_openapi::jiff::Timestamp::now().to_string(), false),
@@ -1064,7 +1068,7 @@ impl<'a, C: Cluster> Run<'a, C> {
             let releases = &mut self.journal.steps[index].releases;
             releases.retain(|r| r.name != name);
             releases.push(record);
-            self.save().await?;
+            self.save(index).await?;
         }
         Ok(manifests.into_iter().map(|m| m.object).collect())
     }
@@ -1183,6 +1187,9 @@ fn action_name(action: &Action) -> &'static str {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::apply::journal::{
+        HEADER_KEY, LEGACY_KEY, MANAGED_BY, PLAN_LABEL, STEP_KEY, StepPiece, step_config_map_name,
+    };
     use crate::apply::progress::Mode;
     use crate::cluster::sim::SimCluster;
     use crate::snapshot::Snapshot;
@@ -1268,13 +1275,24 @@ mod tests {
         let stored = cluster.object("Secret", Some("apps"), "gw-cert").unwrap();
         assert_eq!(stored["data"]["tls.crt"], encoded());
         let files = every_file(dir.path());
-        assert_eq!(files.len(), 2, "the journal and the ConfigMap's backup; no file for the Secret");
+        assert_eq!(
+            files.len(),
+            3,
+            "the journal's header and step record and the ConfigMap's backup; no file for the Secret"
+        );
         for text in files {
             assert!(!text.contains(VALUE) && !text.contains(&encoded()));
         }
-        let journal =
-            cluster.object("ConfigMap", Some("istio-system"), "sailplan-journal-feedfacecafe").unwrap();
-        assert!(!journal.to_string().contains(&encoded()));
+        let journal: Vec<Value> = cluster
+            .objects()
+            .into_iter()
+            .filter(|o| {
+                o["kind"] == "ConfigMap"
+                    && o["metadata"]["name"].as_str().unwrap().starts_with("sailplan-journal-")
+            })
+            .collect();
+        assert_eq!(journal.len(), 2, "a header and one step record: {journal:?}");
+        assert!(!serde_json::to_string(&journal).unwrap().contains(&encoded()));
         // The Secret's backup is in the cluster, as a backup Secret.
         let backup =
             cluster.object("Secret", Some("istio-system"), "sailplan-backup-feedfacecafe-0").unwrap();
@@ -1339,12 +1357,14 @@ mod tests {
         assert!(cluster.object("ConfigMap", Some("apps"), "new").is_none(), "deleted by the undo");
         let labels = cluster.object("Namespace", None, "apps").unwrap()["metadata"]["labels"].clone();
         assert_eq!(labels, json!({"istio-injection": "enabled"}));
-        let journal: Journal = serde_json::from_str(
-            &std::fs::read_to_string(dir.path().join("feedfacecafe/journal.json")).unwrap(),
+        // The step's record is a file of its own.
+        let piece: StepPiece = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("feedfacecafe/journal/steps/0000.json")).unwrap(),
         )
         .unwrap();
-        assert_eq!(journal.steps[0].status, StepStatus::Undone);
-        assert_eq!(journal.steps[0].gates[0].verdict, gates::Verdict::Fail);
+        assert_eq!((piece.index, piece.record.id.as_str()), (0, "s1"));
+        assert_eq!(piece.record.status, StepStatus::Undone);
+        assert_eq!(piece.record.gates[0].verdict, gates::Verdict::Fail);
     }
 
     #[tokio::test]
@@ -1449,7 +1469,8 @@ mod tests {
         let restarted = json!({"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: "2026-01-01T00:00:00Z"}}}}});
         cluster.merge_patch(&web, &restarted).await.unwrap();
         let store = JournalStore::new(dir.path(), "feedfacecafe", "istio-system");
-        store.save(&*cluster, &mut journal).await.unwrap();
+        store.save_header(&*cluster, &mut journal).await.unwrap();
+        store.save_step(&*cluster, &mut journal, 0).await.unwrap();
 
         let refused = run(cluster.clone(), &plan, &options(dir.path(), false), &Progress::new(Mode::Quiet))
             .await
@@ -1464,13 +1485,67 @@ mod tests {
             web["spec"]["template"]["metadata"]["annotations"][RESTARTED_AT], "2026-01-01T00:00:00Z",
             "not restarted a second time: {web}"
         );
-        let journal = store.load(&*cluster).await.unwrap().unwrap();
+        let journal = store.load(&*cluster, &plan).await.unwrap().unwrap();
         assert_eq!(journal.steps[0].attempts, 2);
         assert!(journal.finished());
         let again = run(cluster.clone(), &plan, &options(dir.path(), false), &Progress::new(Mode::Quiet))
             .await
             .unwrap();
         assert!(again.steps_run.is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_journal_is_kept_in_pieces_and_a_whole_one_from_an_earlier_version_resumes() {
+        let cluster = cluster().await;
+        let step = |id: &str| {
+            json!({"id": id, "hop": 1, "phase": "data-plane", "title": id,
+                "actions": [{"type": "apply", "source": "t", "objects": [cm(id)]}], "gates": [], "undo": []})
+        };
+        let plan = plan(&fingerprint(&cluster).await, json!([step("s1"), step("s2"), step("s3")]));
+        let dir = tempfile::tempdir().unwrap();
+        // An earlier version wrote the journal whole, locally and in the cluster: s1 done.
+        let mut journal = Journal::new(&plan);
+        journal.steps[0].status = StepStatus::Done;
+        journal.steps[0].attempts = 1;
+        let text = serde_json::to_string(&journal).unwrap();
+        std::fs::create_dir_all(dir.path().join("feedfacecafe")).unwrap();
+        std::fs::write(dir.path().join("feedfacecafe/journal.json"), &text).unwrap();
+        let legacy = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "sailplan-journal-feedfacecafe", "namespace": "istio-system",
+                "labels": {MANAGED_BY.0: MANAGED_BY.1, PLAN_LABEL: "feedfacecafe"}},
+            "data": {LEGACY_KEY: text}});
+        cluster.apply(&legacy, ApplyOptions { dry_run: false, force: true }).await.unwrap();
+
+        let outcome = run(cluster.clone(), &plan, &options(dir.path(), true), &Progress::new(Mode::Quiet))
+            .await
+            .unwrap();
+        assert_eq!(outcome.steps_run, ["s2", "s3"], "resumed after the step the old journal records");
+        assert!(!dir.path().join("feedfacecafe/journal.json").exists(), "rewritten in pieces");
+        let store = JournalStore::new(dir.path(), "feedfacecafe", "istio-system");
+        let loaded = store.load(&*cluster, &plan).await.unwrap().unwrap();
+        assert!(loaded.finished() && !loaded.legacy);
+
+        // One ConfigMap per step, labelled with the plan, and a header that names no step.
+        let header =
+            cluster.object("ConfigMap", Some("istio-system"), "sailplan-journal-feedfacecafe").unwrap();
+        assert!(header["data"].get(LEGACY_KEY).is_none(), "{header}");
+        let text = header["data"][HEADER_KEY].as_str().unwrap();
+        assert!(!text.contains("s2") && text.contains("\"steps\": 3"), "{text}");
+        for index in 0..3 {
+            let map = cluster
+                .object("ConfigMap", Some("istio-system"), &step_config_map_name("feedfacecafe", index))
+                .unwrap();
+            assert_eq!(map["metadata"]["labels"][PLAN_LABEL], "feedfacecafe");
+            let piece: StepPiece = serde_json::from_str(map["data"][STEP_KEY].as_str().unwrap()).unwrap();
+            assert_eq!((piece.index, piece.record.status), (index, StepStatus::Done));
+        }
+
+        // Each copy alone is enough: the cluster's after the local one is lost, and the other way.
+        std::fs::remove_dir_all(dir.path().join("feedfacecafe/journal")).unwrap();
+        assert!(store.load(&*cluster, &plan).await.unwrap().unwrap().finished());
+        // A journal for other steps does not match.
+        let other = self::plan(&fingerprint(&cluster).await, json!([step("s1"), step("x2"), step("s3")]));
+        assert!(!store.load(&*cluster, &other).await.unwrap().unwrap().matches(&other));
     }
 
     #[tokio::test]
