@@ -30,10 +30,10 @@ use crate::chart::manifest::Manifest;
 use crate::cluster::{ApplyOptions, Cluster, ClusterError, ObjectRef, Propagation};
 use crate::collect::{CollectOptions, observe};
 use crate::migrate::sds::COPY_FROM_ANNOTATION;
-use crate::plan::model::{API_VERSION, Action, Gate, KIND, Plan, StepPhase};
+use crate::plan::model::{API_VERSION, Action, Gate, Handover, KIND, Plan, StepPhase};
 use crate::plan::{Stale, check_current};
 use crate::release::{
-    self, Metadata, ReleaseChart, ReleaseContent, ReleaseError, ReleaseStore, Status as ReleaseStatus,
+    self, Metadata, Owner, ReleaseChart, ReleaseContent, ReleaseError, ReleaseStore, Status as ReleaseStatus,
 };
 
 /// How long an object of a kind the cluster does not serve yet (its CRD was applied moments ago) is
@@ -796,11 +796,11 @@ impl<'a, C: Cluster> Run<'a, C> {
                     self.save(index).await?;
                 }
             }
-            Action::Apply { release, source, objects, adopt } => {
+            Action::Apply { release, source, objects, adopt, handover } => {
                 let objects = match release {
                     // An undo that applies objects restores them; it begins no release.
                     Some(name) if direction == Direction::Forward => {
-                        self.begin_release(index, name, source, objects, adopt).await?
+                        self.begin_release(index, name, source, objects, adopt, handover).await?
                     }
                     _ => objects.clone(),
                 };
@@ -1037,6 +1037,7 @@ impl<'a, C: Cluster> Run<'a, C> {
         source: &str,
         objects: &[Value],
         adopt: &[ObjectRef],
+        handover: &[Handover],
     ) -> Result<Vec<Value>, ActionError> {
         let namespace = self.options.namespace.clone();
         let (content, manifests) = release_content(self.plan, name, source, objects, &namespace);
@@ -1053,7 +1054,12 @@ impl<'a, C: Cluster> Run<'a, C> {
                 Some(release) => release::parse_manifest(&release.manifest, name)?,
                 None => Vec::new(),
             };
-            release::check_adoption(self.cluster, name, &namespace, &manifests, &previous, adopt).await?;
+            let handed: Vec<(ObjectRef, Owner)> = handover
+                .iter()
+                .map(|h| (h.object.clone(), Owner { release: h.from.clone(), namespace: namespace.clone() }))
+                .collect();
+            release::check_adoption(self.cluster, name, &namespace, &manifests, &previous, adopt, &handed)
+                .await?;
             let replaced = deployed.as_ref().map(|d| d.version);
             let begun = match deployed {
                 Some(_) => store.begin_upgrade(name, &namespace, content).await?,
@@ -1070,7 +1076,81 @@ impl<'a, C: Cluster> Run<'a, C> {
             releases.push(record);
             self.save(index).await?;
         }
+        let mut from: Vec<&str> = handover.iter().map(|h| h.from.as_str()).collect();
+        from.sort_unstable();
+        from.dedup();
+        for owner in from {
+            let objects: Vec<&ObjectRef> =
+                handover.iter().filter(|h| h.from == owner).map(|h| &h.object).collect();
+            self.hand_over(index, owner, name, &objects).await?;
+        }
         Ok(manifests.into_iter().map(|m| m.object).collect())
+    }
+
+    /// Takes `objects` out of release `owner`'s record (they go to release `to`): a new revision of
+    /// `owner` whose manifest no longer lists them, so uninstalling or upgrading it later leaves
+    /// them alone. It is recorded with the step's releases, so it is deployed when the step's gates
+    /// pass, marked failed when the step is undone and rolled back by `rollback`: either way the
+    /// deployed revision of `owner` lists them again (the step's undo restores their annotations).
+    /// Nothing is written when the deployed revision does not list them (or there is none), or when
+    /// an earlier attempt of this step began the revision already.
+    async fn hand_over(
+        &mut self,
+        index: usize,
+        owner: &str,
+        to: &str,
+        objects: &[&ObjectRef],
+    ) -> Result<(), ActionError> {
+        let namespace = self.options.namespace.clone();
+        let store = ReleaseStore::new(self.cluster);
+        let ours = self.journal.steps[index].releases.iter().find(|r| r.name == owner).cloned();
+        let last = store.last(owner, &namespace).await?;
+        if let (Some(record), Some(last)) = (&ours, &last)
+            && last.version == record.version
+            && last.status().is_pending()
+        {
+            return Ok(());
+        }
+        let Some(deployed) = store.last_deployed(owner, &namespace).await? else { return Ok(()) };
+        let listed = release::parse_manifest(&deployed.manifest, owner)?;
+        // A namespaced object of a manifest without a namespace is in the release's namespace.
+        let handed = |m: &Manifest| {
+            ObjectRef::of(&m.object).is_some_and(|r| {
+                let defaulted = ObjectRef {
+                    namespace: r.namespace.clone().or_else(|| Some(namespace.clone())),
+                    ..r.clone()
+                };
+                objects.iter().any(|o| same_object(o, &r) || same_object(o, &defaulted))
+            })
+        };
+        let kept: Vec<Manifest> = listed.iter().filter(|m| !handed(m)).cloned().collect();
+        if kept.len() == listed.len() {
+            return Ok(());
+        }
+        let content = ReleaseContent {
+            chart: deployed.chart.clone(),
+            config: deployed.config.clone(),
+            manifest: release::manifest_text(&kept).unwrap_or_default(),
+            notes: deployed.info.notes.clone(),
+            labels: deployed.labels.clone(),
+        };
+        let begun = store.begin_upgrade(owner, &namespace, content).await?;
+        self.progress.note(&format!(
+            "release {owner} revision {} no longer lists {} object(s) release {to} takes over",
+            begun.version,
+            listed.len() - kept.len()
+        ));
+        let record = ReleaseRecord {
+            name: owner.to_string(),
+            namespace,
+            version: begun.version,
+            replaced: Some(deployed.version),
+        };
+        let releases = &mut self.journal.steps[index].releases;
+        releases.retain(|r| r.name != owner);
+        releases.push(record);
+        self.save(index).await?;
+        Ok(())
     }
 }
 
@@ -1546,6 +1626,145 @@ mod tests {
         // A journal for other steps does not match.
         let other = self::plan(&fingerprint(&cluster).await, json!([step("s1"), step("x2"), step("s3")]));
         assert!(!store.load(&*cluster, &other).await.unwrap().unwrap().matches(&other));
+    }
+
+    /// The validating webhook as release `owner` stamps it.
+    fn webhook(owner: &str) -> Value {
+        let mut manifests = vec![Manifest {
+            source: "istiod/templates/validatingwebhookconfiguration.yaml".into(),
+            object: json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+                "metadata": {"name": "istiod-istio-system"}, "webhooks": []}),
+        }];
+        release::stamp(&mut manifests, owner, "istio-system");
+        manifests.remove(0).object
+    }
+
+    /// What the deployed revision of `name` lists, by kind and name.
+    async fn listed(cluster: &SimCluster, name: &str) -> Vec<String> {
+        let deployed = ReleaseStore::new(cluster).last_deployed(name, "istio-system").await.unwrap().unwrap();
+        release::parse_manifest(&deployed.manifest, name)
+            .unwrap()
+            .iter()
+            .map(|m| format!("{}/{}", m.kind(), m.name()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn an_object_moving_between_releases_is_handed_over_and_handed_back_on_rollback() {
+        let cluster = cluster().await;
+        // Release istiod owns the webhook and a ConfigMap.
+        let config = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "istio", "namespace": "istio-system"}, "data": {"mesh": "{}"}});
+        let mut owned = vec![
+            Manifest { source: "istiod/templates/webhook.yaml".into(), object: webhook("istiod") },
+            Manifest { source: "istiod/templates/configmap.yaml".into(), object: config },
+        ];
+        release::stamp(&mut owned, "istiod", "istio-system");
+        let store = ReleaseStore::new(&*cluster);
+        let content = ReleaseContent {
+            chart: ReleaseChart::default(),
+            config: Map::new(),
+            manifest: release::manifest_text(&owned).unwrap(),
+            notes: String::new(),
+            labels: BTreeMap::new(),
+        };
+        let installed = store.begin_install("istiod", "istio-system", content).await.unwrap();
+        store.mark_deployed(&installed).await.unwrap();
+        for manifest in &owned {
+            cluster.apply(&manifest.object, ApplyOptions { dry_run: false, force: true }).await.unwrap();
+        }
+        let moved = ObjectRef::of(&webhook("istiod")).unwrap();
+        let steps = |handover: Value| {
+            json!([{"id": "s1", "hop": 1, "phase": "base", "title": "base",
+                "actions": [{"type": "backup", "objects": [moved]},
+                            {"type": "apply", "release": "istio-base", "source": "istio-base",
+                             "objects": [webhook("istio-base")], "handover": handover}],
+                "gates": [], "undo": [{"type": "restore", "objects": [moved]}]}])
+        };
+        let quiet = Progress::new(Mode::Quiet);
+        let owner = |cluster: &SimCluster| {
+            cluster.object("ValidatingWebhookConfiguration", None, "istiod-istio-system").unwrap()["metadata"]
+                ["annotations"][release::ownership::RELEASE_NAME_ANNOTATION]
+                .clone()
+        };
+
+        // Without the handover, the webhook of another release is refused, and nothing changes.
+        let dir = tempfile::tempdir().unwrap();
+        let mut refused = plan(&fingerprint(&cluster).await, steps(json!([])));
+        refused.metadata.id = "0ddba11c0ffe".to_string();
+        let error = run(cluster.clone(), &refused, &options(dir.path(), false), &quiet).await.unwrap_err();
+        assert!(error.to_string().contains("belongs to release \"istiod\""), "{error}");
+        assert_eq!(owner(&cluster), "istiod");
+        assert!(
+            listed(&cluster, "istiod")
+                .await
+                .contains(&"ValidatingWebhookConfiguration/istiod-istio-system".to_string())
+        );
+
+        let handover =
+            plan(&fingerprint(&cluster).await, steps(json!([{"object": moved, "from": "istiod"}])));
+        let dir = tempfile::tempdir().unwrap();
+        run(cluster.clone(), &handover, &options(dir.path(), false), &quiet).await.unwrap();
+        assert_eq!(owner(&cluster), "istio-base");
+        assert_eq!(
+            listed(&cluster, "istiod").await,
+            ["ConfigMap/istio"],
+            "istiod no longer lists the webhook"
+        );
+        assert_eq!(
+            listed(&cluster, "istio-base").await,
+            ["ValidatingWebhookConfiguration/istiod-istio-system"]
+        );
+        let history = store.history("istiod", "istio-system").await.unwrap();
+        assert_eq!(history.len(), 2, "one revision for the handover: {history:?}");
+
+        rollback(cluster.clone(), &handover, &options(dir.path(), false), &quiet).await.unwrap();
+        assert_eq!(owner(&cluster), "istiod", "the webhook's annotations are restored");
+        assert_eq!(
+            listed(&cluster, "istiod").await,
+            ["ValidatingWebhookConfiguration/istiod-istio-system", "ConfigMap/istio"],
+            "istiod lists the webhook again"
+        );
+        assert!(store.last_deployed("istio-base", "istio-system").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn an_undone_handover_leaves_the_old_release_listing_the_object() {
+        let cluster = cluster().await;
+        let mut owned =
+            vec![Manifest { source: "istiod/templates/webhook.yaml".into(), object: webhook("istiod") }];
+        release::stamp(&mut owned, "istiod", "istio-system");
+        let store = ReleaseStore::new(&*cluster);
+        let content = ReleaseContent {
+            chart: ReleaseChart::default(),
+            config: Map::new(),
+            manifest: release::manifest_text(&owned).unwrap(),
+            notes: String::new(),
+            labels: BTreeMap::new(),
+        };
+        let installed = store.begin_install("istiod", "istio-system", content).await.unwrap();
+        store.mark_deployed(&installed).await.unwrap();
+        cluster.apply(&webhook("istiod"), ApplyOptions { dry_run: false, force: true }).await.unwrap();
+        let moved = ObjectRef::of(&webhook("istiod")).unwrap();
+        let plan = plan(
+            &fingerprint(&cluster).await,
+            json!([{"id": "s1", "hop": 1, "phase": "base", "title": "base",
+                "actions": [{"type": "backup", "objects": [moved]},
+                            {"type": "apply", "release": "istio-base", "source": "istio-base",
+                             "objects": [webhook("istio-base")], "handover": [{"object": moved, "from": "istiod"}]}],
+                "gates": [{"name": "http-probe", "timeout": "1s", "params": {"url": "https://example.invalid/"}}],
+                "undo": [{"type": "restore", "objects": [moved]}]}]),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let error = run(cluster.clone(), &plan, &options(dir.path(), false), &Progress::new(Mode::Quiet))
+            .await
+            .unwrap_err();
+        assert!(matches!(error, ApplyError::GateFailed { .. }), "{error}");
+        let live = cluster.object("ValidatingWebhookConfiguration", None, "istiod-istio-system").unwrap();
+        assert_eq!(live["metadata"]["annotations"][release::ownership::RELEASE_NAME_ANNOTATION], "istiod");
+        assert_eq!(listed(&cluster, "istiod").await, ["ValidatingWebhookConfiguration/istiod-istio-system"]);
+        let last = store.last("istiod", "istio-system").await.unwrap().unwrap();
+        assert_eq!((last.version, last.status()), (2, ReleaseStatus::Failed), "the handover revision failed");
     }
 
     #[tokio::test]
