@@ -52,6 +52,16 @@ pub const COMPONENTS: [Component; 5] = [
     Component { key: "mixer", chart: "mixer", release: "istio-mixer" },
 ];
 
+/// Whether `name` is the release name of one of the mesh's components (istiod's with or without a
+/// revision).
+pub fn is_component_release(name: &str) -> bool {
+    COMPONENTS.iter().any(|c| {
+        name == c.release
+            || (c.key == "istiod"
+                && name.strip_prefix("istiod-").is_some_and(|revision| !revision.is_empty()))
+    })
+}
+
 /// Values a component always starts from, below the catalog and profile: what makes the egress
 /// instance of the gateway chart an egress gateway.
 fn identity(key: &str) -> Map<String, Value> {

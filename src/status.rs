@@ -10,9 +10,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
-use serde_json::Value;
 
-use crate::apply::journal::{JOURNAL_KEY, Journal, MANAGED_BY, StepStatus};
+use crate::apply::journal::{self, Journal, MANAGED_BY, StepStatus};
 use crate::inventory::{Inventory, label, text};
 
 /// A control plane and the tags that point at it.
@@ -147,12 +146,9 @@ impl MeshStatus {
             }
         }
 
-        let mut journals: Vec<Journal> = inventory
-            .of_kind("ConfigMap")
-            .filter(|c| label(c, MANAGED_BY.0) == Some(MANAGED_BY.1))
-            .filter_map(|c| c.get("data").and_then(|d| d.get(JOURNAL_KEY)).and_then(Value::as_str))
-            .filter_map(|journal| serde_json::from_str::<Journal>(journal).ok())
-            .collect();
+        let mut journals: Vec<Journal> = journal::from_config_maps(
+            inventory.of_kind("ConfigMap").filter(|c| label(c, MANAGED_BY.0) == Some(MANAGED_BY.1)),
+        );
         journals.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
         let applies = journals.iter().map(apply_status).collect();
 

@@ -21,6 +21,7 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::Duration;
 
+use sailplan::apply::journal;
 use sailplan::apply::{ApplyError, ExecutorOptions, Journal, Mode, Progress, StepStatus, run};
 use sailplan::cluster::live::{ConnectOptions, LiveCluster};
 use sailplan::cluster::{Cluster, ObjectRef};
@@ -158,8 +159,22 @@ fn full_plan(id: &str, ns: &str, fingerprint: &str) -> Plan {
     )
 }
 
+/// The local journal of plan `id`, from its header and step records; `None` before it is written.
+fn try_read_journal(dir: &Path, id: &str) -> Option<Journal> {
+    let local = journal::local_dir(dir, id);
+    let header = serde_json::from_str(&std::fs::read_to_string(local.join("header.json")).ok()?).ok()?;
+    let mut pieces = Vec::new();
+    for entry in std::fs::read_dir(local.join("steps")).ok()? {
+        let path = entry.ok()?.path();
+        if path.extension().is_some_and(|e| e == "json") {
+            pieces.push(serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?);
+        }
+    }
+    Some(Journal::from_pieces(header, pieces, None))
+}
+
 fn read_journal(dir: &Path, id: &str) -> Journal {
-    serde_json::from_str(&std::fs::read_to_string(dir.join(id).join("journal.json")).unwrap()).unwrap()
+    try_read_journal(dir, id).unwrap()
 }
 
 /// Every file under `dir`, as text.
@@ -219,9 +234,13 @@ async fn check_full_plan_applied(client: &LiveCluster, ns: &str, dir: &Path, id:
             path.display()
         );
     }
-    let journal_map = get(client, "", "ConfigMap", ns, &format!("sailplan-journal-{id}")).await.unwrap();
-    let text = journal_map["data"]["journal.json"].as_str().unwrap();
-    assert!(!text.contains(SECRET_VALUE) && !text.contains(&b64(SECRET_VALUE)));
+    let header = get(client, "", "ConfigMap", ns, &journal::config_map_name(id)).await.unwrap();
+    assert!(header["data"][journal::HEADER_KEY].is_string(), "{header}");
+    for index in 0..journal.steps.len() {
+        let step = get(client, "", "ConfigMap", ns, &journal::step_config_map_name(id, index)).await.unwrap();
+        let text = step["data"][journal::STEP_KEY].as_str().unwrap();
+        assert!(!text.contains(SECRET_VALUE) && !text.contains(&b64(SECRET_VALUE)));
+    }
     let lease = get(client, "coordination.k8s.io", "Lease", ns, "sailplan-apply").await.unwrap();
     assert!(lease["spec"].get("holderIdentity").is_none(), "the lock was given back: {lease}");
 }
@@ -405,10 +424,8 @@ async fn a_killed_apply_resumes_from_its_journal() {
         let path = write_plan(dir.path(), &plan);
         let mut first =
             apply_command(&path, &ns, dir.path(), &[]).stderr(std::process::Stdio::null()).spawn().unwrap();
-        let journal_path = dir.path().join("c0c0c0c0c0c0").join("journal.json");
         wait_for("the first step to be done", Duration::from_secs(60), || async {
-            let text = std::fs::read_to_string(&journal_path).ok()?;
-            let journal: Journal = serde_json::from_str(&text).ok()?;
+            let journal = try_read_journal(dir.path(), "c0c0c0c0c0c0")?;
             (journal.steps[0].status == StepStatus::Done).then_some(())
         })
         .await;
@@ -451,9 +468,8 @@ async fn a_step_killed_half_way_runs_again_on_resume_without_restarting_twice() 
         );
         let path = write_plan(dir.path(), &plan);
         let mut first = apply_command(&path, &ns, dir.path(), &[]).stderr(std::process::Stdio::null()).spawn().unwrap();
-        let journal_path = dir.path().join("c1c1c1c1c1c1").join("journal.json");
         wait_for("both actions of the first step", Duration::from_secs(60), || async {
-            let journal: Journal = serde_json::from_str(&std::fs::read_to_string(&journal_path).ok()?).ok()?;
+            let journal = try_read_journal(dir.path(), "c1c1c1c1c1c1")?;
             (journal.steps[0].actions_done == [0, 1]).then_some(())
         })
         .await;

@@ -60,11 +60,16 @@ fn names(objects: &[sailplan::cluster::ObjectRef]) -> Vec<String> {
 fn outline_action(action: &Action) -> Value {
     match action {
         Action::Backup { objects } => json!({"backup": names(objects)}),
-        Action::Apply { release, source, objects, adopt } => {
+        Action::Apply { release, source, objects, adopt, handover } => {
             let mut apply = json!({"release": release, "source": source,
                       "objects": objects.iter().map(|o| sailplan::inventory::ObjectId::of(o).to_string()).collect::<Vec<_>>()});
             if !adopt.is_empty() {
                 apply["adopt"] = json!(names(adopt));
+            }
+            if !handover.is_empty() {
+                apply["handover"] = json!(
+                    handover.iter().map(|h| format!("{} from {}", h.object, h.from)).collect::<Vec<_>>()
+                );
             }
             json!({ "apply": apply })
         }

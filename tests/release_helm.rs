@@ -80,14 +80,14 @@ fn helm_json(args: &[&str]) -> Value {
 async fn install_and_upgrade(client: &LiveCluster, ns: &str) -> Vec<Manifest> {
     let store = ReleaseStore::new(client);
     let (content, objects) = render("demo", ns, 1, "hello");
-    release::check_adoption(client, "demo", ns, &objects, &[], &[]).await.unwrap();
+    release::check_adoption(client, "demo", ns, &objects, &[], &[], &[]).await.unwrap();
     let pending = store.begin_install("demo", ns, content).await.unwrap();
     apply_all(client, &objects).await;
     store.mark_deployed(&pending).await.unwrap();
 
     let previous = release::parse_manifest(&pending.manifest, "demo").unwrap();
     let (content, objects) = render("demo", ns, 2, "bonjour");
-    release::check_adoption(client, "demo", ns, &objects, &previous, &[]).await.unwrap();
+    release::check_adoption(client, "demo", ns, &objects, &previous, &[], &[]).await.unwrap();
     let pending = store.begin_upgrade("demo", ns, content).await.unwrap();
     apply_all(client, &objects).await;
     store.mark_deployed(&pending).await.unwrap();
@@ -217,7 +217,7 @@ async fn a_release_helm_installed_is_read_and_upgraded_by_sailplan() {
         // helm's objects carry helm's markers, so sailplan may take them over.
         let (mut content, objects) = render("demo", &ns, 2, "bonjour");
         content.labels.clone_from(&installed.labels);
-        release::check_adoption(&client, "demo", &ns, &objects, &[], &[]).await.unwrap();
+        release::check_adoption(&client, "demo", &ns, &objects, &[], &[], &[]).await.unwrap();
         let error = store.begin_install("demo", &ns, content.clone()).await.unwrap_err();
         assert!(matches!(error, ReleaseError::InUse { version: 1, status: Status::Deployed, .. }), "{error}");
         let pending = store.begin_upgrade("demo", &ns, content).await.unwrap();
@@ -254,7 +254,7 @@ async fn objects_of_another_release_or_of_none_are_refused_by_name() {
         let mut foreign = theirs[0].clone();
         release::stamp(std::slice::from_mut(&mut foreign), "demo", &ns);
         ours.push(foreign);
-        let error = release::check_adoption(&client, "demo", &ns, &ours, &[], &[]).await.unwrap_err();
+        let error = release::check_adoption(&client, "demo", &ns, &ours, &[], &[], &[]).await.unwrap_err();
         let ReleaseError::Ownership { conflicts, .. } = &error else { panic!("{error}") };
         assert_eq!(conflicts.len(), 2, "{error}");
         let text = error.to_string();
@@ -265,13 +265,13 @@ async fn objects_of_another_release_or_of_none_are_refused_by_name() {
             .iter()
             .map(|name| ObjectRef { api_version: "v1".into(), kind: "ConfigMap".into(), namespace: Some(ns.clone()), name: name.to_string() })
             .collect();
-        let error = release::check_adoption(&client, "demo", &ns, &ours, &[], &adopt).await.unwrap_err();
+        let error = release::check_adoption(&client, "demo", &ns, &ours, &[], &adopt, &[]).await.unwrap_err();
         let ReleaseError::Ownership { conflicts, .. } = &error else { panic!("{error}") };
         assert_eq!(conflicts.len(), 1, "{error}");
         assert_eq!(conflicts[0].object.name, "other-config");
         // Objects the previous revision already had are not checked again.
         let previous = vec![ours[0].clone(), ours[1].clone()];
-        release::check_adoption(&client, "demo", &ns, &ours, &previous, &[]).await.unwrap();
+        release::check_adoption(&client, "demo", &ns, &ours, &previous, &[], &[]).await.unwrap();
         assert!(ReleaseStore::new(&client).history("demo", &ns).await.unwrap().is_empty(), "nothing was written");
     })
     .await;

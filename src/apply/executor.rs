@@ -31,10 +31,10 @@ use crate::chart::manifest::Manifest;
 use crate::cluster::{ApplyOptions, Cluster, ClusterError, ObjectRef, Propagation};
 use crate::collect::{CollectOptions, observe};
 use crate::migrate::sds::COPY_FROM_ANNOTATION;
-use crate::plan::model::{API_VERSION, Action, Gate, KIND, Plan, StepPhase};
+use crate::plan::model::{API_VERSION, Action, Gate, Handover, KIND, Plan, StepPhase};
 use crate::plan::{Stale, check_current};
 use crate::release::{
-    self, Metadata, ReleaseChart, ReleaseContent, ReleaseError, ReleaseStore, Status as ReleaseStatus,
+    self, Metadata, Owner, ReleaseChart, ReleaseContent, ReleaseError, ReleaseStore, Status as ReleaseStatus,
 };
 
 /// How long an object of a kind the cluster does not serve yet (its CRD was applied moments ago) is
@@ -394,7 +394,7 @@ impl<'a, C: Cluster> Run<'a, C> {
         plan: &Plan,
         store: &JournalStore,
     ) -> Result<Option<Journal>, ApplyError> {
-        match store.load(cluster).await? {
+        match store.load(cluster, plan).await? {
             Some(journal) if !journal.matches(plan) => Err(ApplyError::Invalid {
                 plan: plan.metadata.id.clone(),
                 message: format!(
@@ -434,6 +434,7 @@ impl<'a, C: Cluster> Run<'a, C> {
     fn own_object(&self) -> impl Fn(&Value) -> bool + Send + Sync + use<C> {
         let namespace = self.options.namespace.clone();
         let journal = config_map_name(&self.plan.metadata.id);
+        let journal_steps = format!("{journal}-");
         let backups = format!("sailplan-backup-{}-", short_id(&self.plan.metadata.id));
         let created = self.journal.created_namespace;
         move |object: &Value| {
@@ -446,7 +447,7 @@ impl<'a, C: Cluster> Run<'a, C> {
                 return true;
             }
             match field("/kind") {
-                "ConfigMap" => here && name == journal,
+                "ConfigMap" => here && (name == journal || name.starts_with(&journal_steps)),
                 "Secret" => here && name.starts_with(&backups),
                 "Namespace" => created && name == namespace,
                 _ => false,
@@ -487,7 +488,7 @@ impl<'a, C: Cluster> Run<'a, C> {
                 .map_err(ApplyError::Cluster)?;
             self.journal.root_ca_digest = Some(digest);
         }
-        self.save().await?;
+        self.store.save_header(self.cluster, &mut self.journal).await?;
         let already_done = self.journal.steps.iter().filter(|s| s.status == StepStatus::Done).count();
         let mut steps_run = Vec::new();
         for index in first..total {
@@ -505,8 +506,9 @@ impl<'a, C: Cluster> Run<'a, C> {
         Ok(self.outcome(steps_run, already_done))
     }
 
-    async fn save(&mut self) -> Result<(), JournalError> {
-        self.store.save(self.cluster, &mut self.journal).await
+    /// Writes step `index`'s record.
+    async fn save(&mut self, index: usize) -> Result<(), JournalError> {
+        self.store.save_step(self.cluster, &mut self.journal, index).await
     }
 
     fn check_lock(&self) -> Result<(), ActionError> {
@@ -532,7 +534,7 @@ impl<'a, C: Cluster> Run<'a, C> {
             record.applied.clear();
             record.message = None;
         }
-        self.save().await?;
+        self.save(index).await?;
         self.progress.step_started(index, total, step, batches);
         for (number, action) in step.actions.iter().enumerate() {
             let done = match self.check_lock() {
@@ -552,7 +554,7 @@ impl<'a, C: Cluster> Run<'a, C> {
                 return Err(ApplyError::ActionFailed { step: step.id.clone(), message: reason });
             }
             self.journal.steps[index].actions_done.push(number);
-            self.save().await?;
+            self.save(index).await?;
         }
         for gate in &step.gates {
             if let Some(reason) = self.lost.borrow().clone() {
@@ -564,7 +566,7 @@ impl<'a, C: Cluster> Run<'a, C> {
             self.progress.note(&format!("gate {} (up to {})", gate.name, gate.timeout));
             let outcome = self.evaluate(index, gate).await;
             self.journal.steps[index].gates.push(outcome.clone());
-            self.save().await?;
+            self.save(index).await?;
             if !outcome.passed {
                 let reason = format!("gate {} failed: {}", gate.name, outcome.message);
                 self.undo(index, &reason).await?;
@@ -594,7 +596,7 @@ impl<'a, C: Cluster> Run<'a, C> {
         let record = &mut self.journal.steps[index];
         record.status = StepStatus::Done;
         record.ended_at = Some(now());
-        self.save().await?;
+        self.save(index).await?;
         self.progress.step_finished(index, total, step, "done");
         if let Some(pause) = &step.pause {
             let wait = parse_duration(pause).map_err(|e| ApplyError::Invalid {
@@ -638,7 +640,7 @@ impl<'a, C: Cluster> Run<'a, C> {
         } else {
             format!("{reason}; undo failed: {}", errors.join("; "))
         });
-        self.save().await?;
+        self.save(index).await?;
         let total = self.plan.spec.steps.len();
         if errors.is_empty() {
             self.progress.step_finished(index, total, step, "failed and undone");
@@ -655,6 +657,8 @@ impl<'a, C: Cluster> Run<'a, C> {
 
     /// Undoes the done (or started) steps, newest first; see [`rollback`].
     async fn roll_back(&mut self) -> Result<Outcome, ApplyError> {
+        // Also writes, in pieces, a journal an earlier version wrote whole.
+        self.store.save_header(self.cluster, &mut self.journal).await?;
         let total = self.plan.spec.steps.len();
         let stopped = |run: &Self, index: usize, message: String| ApplyError::RollbackStopped {
             plan: run.plan.metadata.id.clone(),
@@ -684,13 +688,13 @@ impl<'a, C: Cluster> Run<'a, C> {
             if !errors.is_empty() {
                 record.status = StepStatus::Failed;
                 record.message = Some(format!("rollback failed: {}", errors.join("; ")));
-                self.save().await?;
+                self.save(index).await?;
                 self.progress.step_finished(index, total, step, "rollback failed");
                 return Err(stopped(self, index, errors.join("; ")));
             }
             record.status = StepStatus::Undone;
             record.message = Some("rolled back".to_string());
-            self.save().await?;
+            self.save(index).await?;
             self.progress.step_finished(index, total, step, "rolled back");
             rolled_back.push(step.id.clone());
             // The cluster should now be as the step before left it: its gates must pass again.
@@ -790,14 +794,15 @@ impl<'a, C: Cluster> Run<'a, C> {
                     )
                     .await?;
                     self.journal.steps[index].backups.push(record);
-                    self.save().await?;
+                    self.save(index).await?;
                 }
             }
-            Action::Apply { release, source, objects, adopt } => {
+            Action::Apply { release, source, objects, adopt, handover } => {
                 let objects = match release {
                     // An undo that applies objects restores them; it begins no release.
                     Some(name) if direction == Direction::Forward => {
-                        let objects = self.begin_release(index, name, source, objects, adopt).await?;
+                        let objects =
+                            self.begin_release(index, name, source, objects, adopt, handover).await?;
                         for reference in adopt {
                             self.take_over(reference).await?;
                         }
@@ -900,7 +905,7 @@ impl<'a, C: Cluster> Run<'a, C> {
                         // or hops back to back) must still change the template.
                         let at = k8s_openapi::jiff::Timestamp::now().to_string();
                         self.journal.steps[index].restarted_at = Some(at.clone());
-                        self.save().await?;
+                        self.save(index).await?;
                         (at, false)
                     }
                     (Direction::Undo, _) => (k8s_openapi::jiff::Timestamp::now().to_string(), false),
@@ -1107,6 +1112,7 @@ impl<'a, C: Cluster> Run<'a, C> {
         source: &str,
         objects: &[Value],
         adopt: &[ObjectRef],
+        handover: &[Handover],
     ) -> Result<Vec<Value>, ActionError> {
         let namespace = self.options.namespace.clone();
         let (content, manifests) = release_content(self.plan, name, source, objects, &namespace);
@@ -1123,7 +1129,12 @@ impl<'a, C: Cluster> Run<'a, C> {
                 Some(release) => release::parse_manifest(&release.manifest, name)?,
                 None => Vec::new(),
             };
-            release::check_adoption(self.cluster, name, &namespace, &manifests, &previous, adopt).await?;
+            let handed: Vec<(ObjectRef, Owner)> = handover
+                .iter()
+                .map(|h| (h.object.clone(), Owner { release: h.from.clone(), namespace: namespace.clone() }))
+                .collect();
+            release::check_adoption(self.cluster, name, &namespace, &manifests, &previous, adopt, &handed)
+                .await?;
             let replaced = deployed.as_ref().map(|d| d.version);
             let begun = match deployed {
                 Some(_) => store.begin_upgrade(name, &namespace, content).await?,
@@ -1138,9 +1149,83 @@ impl<'a, C: Cluster> Run<'a, C> {
             let releases = &mut self.journal.steps[index].releases;
             releases.retain(|r| r.name != name);
             releases.push(record);
-            self.save().await?;
+            self.save(index).await?;
+        }
+        let mut from: Vec<&str> = handover.iter().map(|h| h.from.as_str()).collect();
+        from.sort_unstable();
+        from.dedup();
+        for owner in from {
+            let objects: Vec<&ObjectRef> =
+                handover.iter().filter(|h| h.from == owner).map(|h| &h.object).collect();
+            self.hand_over(index, owner, name, &objects).await?;
         }
         Ok(manifests.into_iter().map(|m| m.object).collect())
+    }
+
+    /// Takes `objects` out of release `owner`'s record (they go to release `to`): a new revision of
+    /// `owner` whose manifest no longer lists them, so uninstalling or upgrading it later leaves
+    /// them alone. It is recorded with the step's releases, so it is deployed when the step's gates
+    /// pass, marked failed when the step is undone and rolled back by `rollback`: either way the
+    /// deployed revision of `owner` lists them again (the step's undo restores their annotations).
+    /// Nothing is written when the deployed revision does not list them (or there is none), or when
+    /// an earlier attempt of this step began the revision already.
+    async fn hand_over(
+        &mut self,
+        index: usize,
+        owner: &str,
+        to: &str,
+        objects: &[&ObjectRef],
+    ) -> Result<(), ActionError> {
+        let namespace = self.options.namespace.clone();
+        let store = ReleaseStore::new(self.cluster);
+        let ours = self.journal.steps[index].releases.iter().find(|r| r.name == owner).cloned();
+        let last = store.last(owner, &namespace).await?;
+        if let (Some(record), Some(last)) = (&ours, &last)
+            && last.version == record.version
+            && last.status().is_pending()
+        {
+            return Ok(());
+        }
+        let Some(deployed) = store.last_deployed(owner, &namespace).await? else { return Ok(()) };
+        let listed = release::parse_manifest(&deployed.manifest, owner)?;
+        // A namespaced object of a manifest without a namespace is in the release's namespace.
+        let handed = |m: &Manifest| {
+            ObjectRef::of(&m.object).is_some_and(|r| {
+                let defaulted = ObjectRef {
+                    namespace: r.namespace.clone().or_else(|| Some(namespace.clone())),
+                    ..r.clone()
+                };
+                objects.iter().any(|o| same_object(o, &r) || same_object(o, &defaulted))
+            })
+        };
+        let kept: Vec<Manifest> = listed.iter().filter(|m| !handed(m)).cloned().collect();
+        if kept.len() == listed.len() {
+            return Ok(());
+        }
+        let content = ReleaseContent {
+            chart: deployed.chart.clone(),
+            config: deployed.config.clone(),
+            manifest: release::manifest_text(&kept).unwrap_or_default(),
+            notes: deployed.info.notes.clone(),
+            labels: deployed.labels.clone(),
+        };
+        let begun = store.begin_upgrade(owner, &namespace, content).await?;
+        self.progress.note(&format!(
+            "release {owner} revision {} no longer lists {} object(s) release {to} takes over",
+            begun.version,
+            listed.len() - kept.len()
+        ));
+        let record = ReleaseRecord {
+            name: owner.to_string(),
+            namespace,
+            version: begun.version,
+            replaced: Some(deployed.version),
+        };
+        let releases = &mut self.journal.steps[index].releases;
+        releases.retain(|r| r.name != owner);
+        releases.push(record);
+        self.save(index).await?;
+        Ok(())
     }
 }
 
@@ -1257,6 +1342,9 @@ fn action_name(action: &Action) -> &'static str {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::apply::journal::{
+        HEADER_KEY, LEGACY_KEY, MANAGED_BY, PLAN_LABEL, STEP_KEY, StepPiece, step_config_map_name,
+    };
     use crate::apply::progress::Mode;
     use crate::cluster::sim::SimCluster;
     use crate::snapshot::Snapshot;
@@ -1342,13 +1430,24 @@ mod tests {
         let stored = cluster.object("Secret", Some("apps"), "gw-cert").unwrap();
         assert_eq!(stored["data"]["tls.crt"], encoded());
         let files = every_file(dir.path());
-        assert_eq!(files.len(), 2, "the journal and the ConfigMap's backup; no file for the Secret");
+        assert_eq!(
+            files.len(),
+            3,
+            "the journal's header and step record and the ConfigMap's backup; no file for the Secret"
+        );
         for text in files {
             assert!(!text.contains(VALUE) && !text.contains(&encoded()));
         }
-        let journal =
-            cluster.object("ConfigMap", Some("istio-system"), "sailplan-journal-feedfacecafe").unwrap();
-        assert!(!journal.to_string().contains(&encoded()));
+        let journal: Vec<Value> = cluster
+            .objects()
+            .into_iter()
+            .filter(|o| {
+                o["kind"] == "ConfigMap"
+                    && o["metadata"]["name"].as_str().unwrap().starts_with("sailplan-journal-")
+            })
+            .collect();
+        assert_eq!(journal.len(), 2, "a header and one step record: {journal:?}");
+        assert!(!serde_json::to_string(&journal).unwrap().contains(&encoded()));
         // The Secret's backup is in the cluster, as a backup Secret.
         let backup =
             cluster.object("Secret", Some("istio-system"), "sailplan-backup-feedfacecafe-0").unwrap();
@@ -1413,12 +1512,14 @@ mod tests {
         assert!(cluster.object("ConfigMap", Some("apps"), "new").is_none(), "deleted by the undo");
         let labels = cluster.object("Namespace", None, "apps").unwrap()["metadata"]["labels"].clone();
         assert_eq!(labels, json!({"istio-injection": "enabled"}));
-        let journal: Journal = serde_json::from_str(
-            &std::fs::read_to_string(dir.path().join("feedfacecafe/journal.json")).unwrap(),
+        // The step's record is a file of its own.
+        let piece: StepPiece = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("feedfacecafe/journal/steps/0000.json")).unwrap(),
         )
         .unwrap();
-        assert_eq!(journal.steps[0].status, StepStatus::Undone);
-        assert_eq!(journal.steps[0].gates[0].verdict, gates::Verdict::Fail);
+        assert_eq!((piece.index, piece.record.id.as_str()), (0, "s1"));
+        assert_eq!(piece.record.status, StepStatus::Undone);
+        assert_eq!(piece.record.gates[0].verdict, gates::Verdict::Fail);
     }
 
     #[tokio::test]
@@ -1523,7 +1624,8 @@ mod tests {
         let restarted = json!({"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: "2026-01-01T00:00:00Z"}}}}});
         cluster.merge_patch(&web, &restarted).await.unwrap();
         let store = JournalStore::new(dir.path(), "feedfacecafe", "istio-system");
-        store.save(&*cluster, &mut journal).await.unwrap();
+        store.save_header(&*cluster, &mut journal).await.unwrap();
+        store.save_step(&*cluster, &mut journal, 0).await.unwrap();
 
         let refused = run(cluster.clone(), &plan, &options(dir.path(), false), &Progress::new(Mode::Quiet))
             .await
@@ -1538,13 +1640,206 @@ mod tests {
             web["spec"]["template"]["metadata"]["annotations"][RESTARTED_AT], "2026-01-01T00:00:00Z",
             "not restarted a second time: {web}"
         );
-        let journal = store.load(&*cluster).await.unwrap().unwrap();
+        let journal = store.load(&*cluster, &plan).await.unwrap().unwrap();
         assert_eq!(journal.steps[0].attempts, 2);
         assert!(journal.finished());
         let again = run(cluster.clone(), &plan, &options(dir.path(), false), &Progress::new(Mode::Quiet))
             .await
             .unwrap();
         assert!(again.steps_run.is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_journal_is_kept_in_pieces_and_a_whole_one_from_an_earlier_version_resumes() {
+        let cluster = cluster().await;
+        let step = |id: &str| {
+            json!({"id": id, "hop": 1, "phase": "data-plane", "title": id,
+                "actions": [{"type": "apply", "source": "t", "objects": [cm(id)]}], "gates": [], "undo": []})
+        };
+        let plan = plan(&fingerprint(&cluster).await, json!([step("s1"), step("s2"), step("s3")]));
+        let dir = tempfile::tempdir().unwrap();
+        // An earlier version wrote the journal whole, locally and in the cluster: s1 done.
+        let mut journal = Journal::new(&plan);
+        journal.steps[0].status = StepStatus::Done;
+        journal.steps[0].attempts = 1;
+        let text = serde_json::to_string(&journal).unwrap();
+        std::fs::create_dir_all(dir.path().join("feedfacecafe")).unwrap();
+        std::fs::write(dir.path().join("feedfacecafe/journal.json"), &text).unwrap();
+        let legacy = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "sailplan-journal-feedfacecafe", "namespace": "istio-system",
+                "labels": {MANAGED_BY.0: MANAGED_BY.1, PLAN_LABEL: "feedfacecafe"}},
+            "data": {LEGACY_KEY: text}});
+        cluster.apply(&legacy, ApplyOptions { dry_run: false, force: true }).await.unwrap();
+
+        let outcome = run(cluster.clone(), &plan, &options(dir.path(), true), &Progress::new(Mode::Quiet))
+            .await
+            .unwrap();
+        assert_eq!(outcome.steps_run, ["s2", "s3"], "resumed after the step the old journal records");
+        assert!(!dir.path().join("feedfacecafe/journal.json").exists(), "rewritten in pieces");
+        let store = JournalStore::new(dir.path(), "feedfacecafe", "istio-system");
+        let loaded = store.load(&*cluster, &plan).await.unwrap().unwrap();
+        assert!(loaded.finished() && !loaded.legacy);
+
+        // One ConfigMap per step, labelled with the plan, and a header that names no step.
+        let header =
+            cluster.object("ConfigMap", Some("istio-system"), "sailplan-journal-feedfacecafe").unwrap();
+        assert!(header["data"].get(LEGACY_KEY).is_none(), "{header}");
+        let text = header["data"][HEADER_KEY].as_str().unwrap();
+        assert!(!text.contains("s2") && text.contains("\"steps\": 3"), "{text}");
+        for index in 0..3 {
+            let map = cluster
+                .object("ConfigMap", Some("istio-system"), &step_config_map_name("feedfacecafe", index))
+                .unwrap();
+            assert_eq!(map["metadata"]["labels"][PLAN_LABEL], "feedfacecafe");
+            let piece: StepPiece = serde_json::from_str(map["data"][STEP_KEY].as_str().unwrap()).unwrap();
+            assert_eq!((piece.index, piece.record.status), (index, StepStatus::Done));
+        }
+
+        // Each copy alone is enough: the cluster's after the local one is lost, and the other way.
+        std::fs::remove_dir_all(dir.path().join("feedfacecafe/journal")).unwrap();
+        assert!(store.load(&*cluster, &plan).await.unwrap().unwrap().finished());
+        // A journal for other steps does not match.
+        let other = self::plan(&fingerprint(&cluster).await, json!([step("s1"), step("x2"), step("s3")]));
+        assert!(!store.load(&*cluster, &other).await.unwrap().unwrap().matches(&other));
+    }
+
+    /// The validating webhook as release `owner` stamps it.
+    fn webhook(owner: &str) -> Value {
+        let mut manifests = vec![Manifest {
+            source: "istiod/templates/validatingwebhookconfiguration.yaml".into(),
+            object: json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+                "metadata": {"name": "istiod-istio-system"}, "webhooks": []}),
+        }];
+        release::stamp(&mut manifests, owner, "istio-system");
+        manifests.remove(0).object
+    }
+
+    /// What the deployed revision of `name` lists, by kind and name.
+    async fn listed(cluster: &SimCluster, name: &str) -> Vec<String> {
+        let deployed = ReleaseStore::new(cluster).last_deployed(name, "istio-system").await.unwrap().unwrap();
+        release::parse_manifest(&deployed.manifest, name)
+            .unwrap()
+            .iter()
+            .map(|m| format!("{}/{}", m.kind(), m.name()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn an_object_moving_between_releases_is_handed_over_and_handed_back_on_rollback() {
+        let cluster = cluster().await;
+        // Release istiod owns the webhook and a ConfigMap.
+        let config = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "istio", "namespace": "istio-system"}, "data": {"mesh": "{}"}});
+        let mut owned = vec![
+            Manifest { source: "istiod/templates/webhook.yaml".into(), object: webhook("istiod") },
+            Manifest { source: "istiod/templates/configmap.yaml".into(), object: config },
+        ];
+        release::stamp(&mut owned, "istiod", "istio-system");
+        let store = ReleaseStore::new(&*cluster);
+        let content = ReleaseContent {
+            chart: ReleaseChart::default(),
+            config: Map::new(),
+            manifest: release::manifest_text(&owned).unwrap(),
+            notes: String::new(),
+            labels: BTreeMap::new(),
+        };
+        let installed = store.begin_install("istiod", "istio-system", content).await.unwrap();
+        store.mark_deployed(&installed).await.unwrap();
+        for manifest in &owned {
+            cluster.apply(&manifest.object, ApplyOptions { dry_run: false, force: true }).await.unwrap();
+        }
+        let moved = ObjectRef::of(&webhook("istiod")).unwrap();
+        let steps = |handover: Value| {
+            json!([{"id": "s1", "hop": 1, "phase": "base", "title": "base",
+                "actions": [{"type": "backup", "objects": [moved]},
+                            {"type": "apply", "release": "istio-base", "source": "istio-base",
+                             "objects": [webhook("istio-base")], "handover": handover}],
+                "gates": [], "undo": [{"type": "restore", "objects": [moved]}]}])
+        };
+        let quiet = Progress::new(Mode::Quiet);
+        let owner = |cluster: &SimCluster| {
+            cluster.object("ValidatingWebhookConfiguration", None, "istiod-istio-system").unwrap()["metadata"]
+                ["annotations"][release::ownership::RELEASE_NAME_ANNOTATION]
+                .clone()
+        };
+
+        // Without the handover, the webhook of another release is refused, and nothing changes.
+        let dir = tempfile::tempdir().unwrap();
+        let mut refused = plan(&fingerprint(&cluster).await, steps(json!([])));
+        refused.metadata.id = "0ddba11c0ffe".to_string();
+        let error = run(cluster.clone(), &refused, &options(dir.path(), false), &quiet).await.unwrap_err();
+        assert!(error.to_string().contains("belongs to release \"istiod\""), "{error}");
+        assert_eq!(owner(&cluster), "istiod");
+        assert!(
+            listed(&cluster, "istiod")
+                .await
+                .contains(&"ValidatingWebhookConfiguration/istiod-istio-system".to_string())
+        );
+
+        let handover =
+            plan(&fingerprint(&cluster).await, steps(json!([{"object": moved, "from": "istiod"}])));
+        let dir = tempfile::tempdir().unwrap();
+        run(cluster.clone(), &handover, &options(dir.path(), false), &quiet).await.unwrap();
+        assert_eq!(owner(&cluster), "istio-base");
+        assert_eq!(
+            listed(&cluster, "istiod").await,
+            ["ConfigMap/istio"],
+            "istiod no longer lists the webhook"
+        );
+        assert_eq!(
+            listed(&cluster, "istio-base").await,
+            ["ValidatingWebhookConfiguration/istiod-istio-system"]
+        );
+        let history = store.history("istiod", "istio-system").await.unwrap();
+        assert_eq!(history.len(), 2, "one revision for the handover: {history:?}");
+
+        rollback(cluster.clone(), &handover, &options(dir.path(), false), &quiet).await.unwrap();
+        assert_eq!(owner(&cluster), "istiod", "the webhook's annotations are restored");
+        assert_eq!(
+            listed(&cluster, "istiod").await,
+            ["ValidatingWebhookConfiguration/istiod-istio-system", "ConfigMap/istio"],
+            "istiod lists the webhook again"
+        );
+        assert!(store.last_deployed("istio-base", "istio-system").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn an_undone_handover_leaves_the_old_release_listing_the_object() {
+        let cluster = cluster().await;
+        let mut owned =
+            vec![Manifest { source: "istiod/templates/webhook.yaml".into(), object: webhook("istiod") }];
+        release::stamp(&mut owned, "istiod", "istio-system");
+        let store = ReleaseStore::new(&*cluster);
+        let content = ReleaseContent {
+            chart: ReleaseChart::default(),
+            config: Map::new(),
+            manifest: release::manifest_text(&owned).unwrap(),
+            notes: String::new(),
+            labels: BTreeMap::new(),
+        };
+        let installed = store.begin_install("istiod", "istio-system", content).await.unwrap();
+        store.mark_deployed(&installed).await.unwrap();
+        cluster.apply(&webhook("istiod"), ApplyOptions { dry_run: false, force: true }).await.unwrap();
+        let moved = ObjectRef::of(&webhook("istiod")).unwrap();
+        let plan = plan(
+            &fingerprint(&cluster).await,
+            json!([{"id": "s1", "hop": 1, "phase": "base", "title": "base",
+                "actions": [{"type": "backup", "objects": [moved]},
+                            {"type": "apply", "release": "istio-base", "source": "istio-base",
+                             "objects": [webhook("istio-base")], "handover": [{"object": moved, "from": "istiod"}]}],
+                "gates": [{"name": "http-probe", "timeout": "1s", "params": {"url": "https://example.invalid/"}}],
+                "undo": [{"type": "restore", "objects": [moved]}]}]),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let error = run(cluster.clone(), &plan, &options(dir.path(), false), &Progress::new(Mode::Quiet))
+            .await
+            .unwrap_err();
+        assert!(matches!(error, ApplyError::GateFailed { .. }), "{error}");
+        let live = cluster.object("ValidatingWebhookConfiguration", None, "istiod-istio-system").unwrap();
+        assert_eq!(live["metadata"]["annotations"][release::ownership::RELEASE_NAME_ANNOTATION], "istiod");
+        assert_eq!(listed(&cluster, "istiod").await, ["ValidatingWebhookConfiguration/istiod-istio-system"]);
+        let last = store.last("istiod", "istio-system").await.unwrap().unwrap();
+        assert_eq!((last.version, last.status()), (2, ReleaseStatus::Failed), "the handover revision failed");
     }
 
     #[tokio::test]

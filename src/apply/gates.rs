@@ -395,11 +395,16 @@ async fn look<C: Cluster>(
             proxies_check(&pods, &target)
         }
         "no-dual-injection-labels" => {
-            let all = cluster.list(&kinds::namespace(), None, None).await?;
-            let selected: Vec<Value> = all
-                .into_iter()
-                .filter(|n| names.is_empty() || names.iter().any(|name| text(n, "/metadata/name") == name))
-                .collect();
+            // The named namespaces one by one (a data-plane batch names a few of thousands), else all.
+            let selected = if names.is_empty() {
+                cluster.list(&kinds::namespace(), None, None).await?
+            } else {
+                let mut found = Vec::new();
+                for name in &names {
+                    found.extend(cluster.get(&kinds::namespace(), None, name).await?);
+                }
+                found
+            };
             dual_labels_check(&selected)
         }
         "crd-established" => {

@@ -1,14 +1,23 @@
 //! The journal of an apply: what has been done to the cluster, step by step, so that an interrupted
 //! apply resumes where it stopped (ARCHITECTURE.md §6) and a finished one is not done twice.
 //!
-//! It is written after every action and every gate, to two places: a local file
-//! (`.sailplan/<plan-id>/journal.json` by default), for the operator, and a ConfigMap
-//! `sailplan-journal-<plan-id>` in the control-plane namespace, so another machine (or the operator's
-//! colleague) resumes from the same record. On load the one that has got further wins.
+//! It is kept in pieces, so that recording an action costs as much as that step's record and no
+//! stored object grows with the plan: a small header (plan id, fingerprint, root CA digest, how many
+//! steps and a digest of their ids) and one record per step, written on its own whenever that step
+//! changes. A step that has never started has no record (it is pending). The pieces go to two
+//! places: locally under `.sailplan/<plan-id>/journal/` (`header.json` and `steps/<index>.json`), for
+//! the operator, and as ConfigMaps in the control-plane namespace (`sailplan-journal-<plan-id>` for
+//! the header, `sailplan-journal-<plan-id>-<index>` for each step, all labelled with the plan), so
+//! another machine (or the operator's colleague) resumes from the same record. On load the copy
+//! that has got further wins.
+//!
+//! Journals written whole by earlier versions (`journal.json`, and the `journal.json` key of the
+//! header ConfigMap) are still read; the next save writes them in pieces.
 //!
 //! It names objects and records digests, times and gate messages; it never holds object content, so
 //! no Secret value can end up in it.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -23,8 +32,14 @@ use crate::plan::model::Plan;
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "sailplan");
 /// The label naming the plan an object belongs to.
 pub const PLAN_LABEL: &str = "sailplan.dev/plan";
-/// The journal's key in its ConfigMap.
-pub const JOURNAL_KEY: &str = "journal.json";
+/// The header's key in its ConfigMap.
+pub const HEADER_KEY: &str = "header.json";
+/// A step record's key in its ConfigMap.
+pub const STEP_KEY: &str = "step.json";
+/// The key of a whole journal, as earlier versions wrote it.
+pub const LEGACY_KEY: &str = "journal.json";
+/// The label saying which piece of a journal a ConfigMap holds (`header` or `step`).
+pub const PART_LABEL: &str = "sailplan.dev/journal";
 
 /// Where a step stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,6 +149,72 @@ pub struct Journal {
     pub created_namespace: bool,
     /// One record per step, in plan order.
     pub steps: Vec<StepRecord>,
+    /// Read from a whole journal an earlier version wrote: the next header save writes every piece.
+    #[serde(skip)]
+    pub legacy: bool,
+}
+
+/// A journal's header: all but the steps' records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Header {
+    /// The plan's id.
+    pub plan_id: String,
+    /// The plan's fingerprint.
+    pub fingerprint: String,
+    /// The digest of the root CA Secrets when the apply first started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_ca_digest: Option<String>,
+    /// When the apply first started.
+    pub started_at: String,
+    /// When the header was last written.
+    pub updated_at: String,
+    /// Whether the control-plane namespace was created by this apply.
+    #[serde(default)]
+    pub created_namespace: bool,
+    /// How many steps the plan has.
+    pub steps: usize,
+    /// The digest of the plan's step ids in order, which tells a journal of other steps.
+    pub steps_digest: String,
+}
+
+/// One step's record as it is stored, on its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepPiece {
+    /// The plan's id.
+    pub plan_id: String,
+    /// The step's place in the plan (from 0).
+    pub index: usize,
+    /// When the record was written.
+    pub updated_at: String,
+    /// The record.
+    #[serde(flatten)]
+    pub record: StepRecord,
+}
+
+/// The digest of a plan's step ids, in order.
+fn steps_digest<'i>(ids: impl Iterator<Item = &'i str>) -> String {
+    let joined: Vec<&str> = ids.collect();
+    format!("sha256:{}", crate::digest::sha256_hex(joined.join("\n").as_bytes()))
+}
+
+/// A pending step's record.
+fn pending(id: &str) -> StepRecord {
+    StepRecord {
+        id: id.to_string(),
+        status: StepStatus::Pending,
+        attempts: 0,
+        started_at: None,
+        ended_at: None,
+        actions_done: Vec::new(),
+        gates: Vec::new(),
+        backups: Vec::new(),
+        restarted_at: None,
+        applied: Vec::new(),
+        releases: Vec::new(),
+        message: None,
+    }
 }
 
 /// Now, RFC 3339 in UTC with seconds.
@@ -154,25 +235,59 @@ impl Journal {
             started_at: now.clone(),
             updated_at: now,
             created_namespace: false,
-            steps: plan
-                .spec
-                .steps
-                .iter()
-                .map(|s| StepRecord {
-                    id: s.id.clone(),
-                    status: StepStatus::Pending,
-                    attempts: 0,
-                    started_at: None,
-                    ended_at: None,
-                    actions_done: Vec::new(),
-                    gates: Vec::new(),
-                    backups: Vec::new(),
-                    restarted_at: None,
-                    applied: Vec::new(),
-                    releases: Vec::new(),
-                    message: None,
-                })
-                .collect(),
+            steps: plan.spec.steps.iter().map(|s| pending(&s.id)).collect(),
+            legacy: false,
+        }
+    }
+
+    /// The journal a header and step records make. A step without a record is pending; its id is
+    /// taken from `plan` when the header was written for the same steps, else left empty (so the
+    /// journal does not match the plan, and a status shows it by its count only).
+    pub fn from_pieces(header: Header, pieces: Vec<StepPiece>, plan: Option<&Plan>) -> Journal {
+        let ids: Option<Vec<&str>> = plan
+            .filter(|p| {
+                p.spec.steps.len() == header.steps
+                    && steps_digest(p.spec.steps.iter().map(|s| s.id.as_str())) == header.steps_digest
+            })
+            .map(|p| p.spec.steps.iter().map(|s| s.id.as_str()).collect());
+        let mut steps: Vec<StepRecord> = (0..header.steps)
+            .map(|i| pending(ids.as_ref().and_then(|ids| ids.get(i).copied()).unwrap_or("")))
+            .collect();
+        let mut updated_at = header.updated_at;
+        for piece in pieces {
+            if piece.plan_id != header.plan_id {
+                continue;
+            }
+            if let Some(slot) = steps.get_mut(piece.index) {
+                *slot = piece.record;
+                if piece.updated_at > updated_at {
+                    updated_at = piece.updated_at;
+                }
+            }
+        }
+        Journal {
+            plan_id: header.plan_id,
+            fingerprint: header.fingerprint,
+            root_ca_digest: header.root_ca_digest,
+            started_at: header.started_at,
+            updated_at,
+            created_namespace: header.created_namespace,
+            steps,
+            legacy: false,
+        }
+    }
+
+    /// The header of this journal.
+    pub fn header(&self) -> Header {
+        Header {
+            plan_id: self.plan_id.clone(),
+            fingerprint: self.fingerprint.clone(),
+            root_ca_digest: self.root_ca_digest.clone(),
+            started_at: self.started_at.clone(),
+            updated_at: self.updated_at.clone(),
+            created_namespace: self.created_namespace,
+            steps: self.steps.len(),
+            steps_digest: steps_digest(self.steps.iter().map(|s| s.id.as_str())),
         }
     }
 
@@ -244,9 +359,19 @@ pub fn short_id(plan_id: &str) -> String {
     plan_id.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).take(12).collect()
 }
 
-/// The name of a plan's journal ConfigMap.
+/// The name of a plan's journal header ConfigMap.
 pub fn config_map_name(plan_id: &str) -> String {
     format!("sailplan-journal-{}", short_id(plan_id))
+}
+
+/// The name of the ConfigMap holding step `index`'s record.
+pub fn step_config_map_name(plan_id: &str, index: usize) -> String {
+    format!("{}-{index:04}", config_map_name(plan_id))
+}
+
+/// The local directory of a plan's journal under `dir`.
+pub fn local_dir(dir: &Path, plan_id: &str) -> PathBuf {
+    dir.join(plan_id).join("journal")
 }
 
 /// Why the journal could not be read or written.
@@ -286,89 +411,268 @@ pub enum JournalError {
 /// Where a plan's journal is kept.
 #[derive(Debug, Clone)]
 pub struct JournalStore {
-    /// The local file.
+    /// The local directory (`<dir>/<plan-id>/journal`).
     pub path: PathBuf,
-    /// The control-plane namespace of the ConfigMap.
+    /// Where an earlier version kept the whole journal (`<dir>/<plan-id>/journal.json`).
+    legacy_path: PathBuf,
+    /// The control-plane namespace of the ConfigMaps.
     pub namespace: String,
-    /// The ConfigMap's name.
+    /// The header ConfigMap's name; a step's ConfigMap adds `-<index>`.
     pub name: String,
+    /// The plan's id.
+    plan_id: String,
+}
+
+/// One piece of a journal, as read from a file or a ConfigMap.
+enum Piece {
+    Header(Header),
+    Step(StepPiece),
+    Legacy(Journal),
+}
+
+/// The pieces of one journal.
+#[derive(Default)]
+struct Pieces {
+    header: Option<Header>,
+    steps: Vec<StepPiece>,
+    legacy: Option<Journal>,
+}
+
+impl Pieces {
+    fn add(&mut self, piece: Piece) {
+        match piece {
+            Piece::Header(header) => self.header = Some(header),
+            Piece::Step(step) => self.steps.push(step),
+            Piece::Legacy(journal) => self.legacy = Some(journal),
+        }
+    }
+
+    /// The journal, from its header and records (or, without a header, as an earlier version wrote
+    /// it whole).
+    fn journal(self, plan: Option<&Plan>) -> Option<Journal> {
+        match (self.header, self.legacy) {
+            (Some(header), _) => Some(Journal::from_pieces(header, self.steps, plan)),
+            (None, Some(mut journal)) => {
+                journal.legacy = true;
+                Some(journal)
+            }
+            (None, None) => None,
+        }
+    }
+}
+
+/// The journal piece a ConfigMap holds, if any.
+fn piece_of(map: &Value) -> Result<Option<Piece>, serde_json::Error> {
+    let data = |key: &str| map.pointer(&format!("/data/{key}")).and_then(Value::as_str);
+    Ok(match (data(HEADER_KEY), data(STEP_KEY), data(LEGACY_KEY)) {
+        (Some(text), _, _) => Some(Piece::Header(serde_json::from_str(text)?)),
+        (None, Some(text), _) => Some(Piece::Step(serde_json::from_str(text)?)),
+        (None, None, Some(text)) => Some(Piece::Legacy(serde_json::from_str(text)?)),
+        (None, None, None) => None,
+    })
+}
+
+/// The journals kept in `maps` (ConfigMaps, as `status` reads them from an observation), one per
+/// plan; pieces that cannot be read are left out. Steps without a record are pending, with no id.
+pub fn from_config_maps<'v>(maps: impl IntoIterator<Item = &'v Value>) -> Vec<Journal> {
+    let mut plans: BTreeMap<String, Pieces> = BTreeMap::new();
+    for map in maps {
+        let Some(plan) =
+            map.pointer("/metadata/labels").and_then(|l| l.get(PLAN_LABEL)).and_then(Value::as_str)
+        else {
+            continue;
+        };
+        if let Ok(Some(piece)) = piece_of(map) {
+            plans.entry(plan.to_string()).or_default().add(piece);
+        }
+    }
+    plans.into_values().filter_map(|pieces| pieces.journal(None)).collect()
+}
+
+/// Writes `text` to `path` through a partial file, so a reader never sees half of it.
+fn write_file(path: &Path, text: &str) -> Result<(), JournalError> {
+    let file_error =
+        |e: std::io::Error| JournalError::File { path: path.to_path_buf(), message: e.to_string() };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(file_error)?;
+    }
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    std::fs::write(&partial, format!("{text}\n")).map_err(file_error)?;
+    std::fs::rename(&partial, path).map_err(file_error)
 }
 
 impl JournalStore {
-    /// The store of `plan_id`'s journal under `dir` (`dir/<plan-id>/journal.json`) and in `namespace`.
+    /// The store of `plan_id`'s journal under `dir` (`dir/<plan-id>/journal/`) and in `namespace`.
     pub fn new(dir: &Path, plan_id: &str, namespace: &str) -> JournalStore {
         JournalStore {
-            path: dir.join(plan_id).join("journal.json"),
+            path: local_dir(dir, plan_id),
+            legacy_path: dir.join(plan_id).join("journal.json"),
             namespace: namespace.to_string(),
             name: config_map_name(plan_id),
+            plan_id: plan_id.to_string(),
         }
+    }
+
+    fn header_path(&self) -> PathBuf {
+        self.path.join("header.json")
+    }
+
+    fn steps_dir(&self) -> PathBuf {
+        self.path.join("steps")
+    }
+
+    fn corrupt(place: &Path, message: impl ToString) -> JournalError {
+        JournalError::Corrupt { place: place.display().to_string(), message: message.to_string() }
+    }
+
+    /// The local copy, if there is one.
+    fn load_local(&self) -> Result<Pieces, JournalError> {
+        let read = |path: &Path| match std::fs::read_to_string(path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Self::corrupt(path, e)),
+        };
+        let mut pieces = Pieces::default();
+        let header_path = self.header_path();
+        if let Some(text) = read(&header_path)? {
+            pieces.header = Some(serde_json::from_str(&text).map_err(|e| Self::corrupt(&header_path, e))?);
+            let steps = self.steps_dir();
+            let entries = match std::fs::read_dir(&steps) {
+                Ok(entries) => {
+                    entries.collect::<Result<Vec<_>, _>>().map_err(|e| Self::corrupt(&steps, e))?
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+                Err(e) => return Err(Self::corrupt(&steps, e)),
+            };
+            for entry in entries {
+                let path = entry.path();
+                if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                    continue;
+                }
+                if let Some(text) = read(&path)? {
+                    pieces.steps.push(serde_json::from_str(&text).map_err(|e| Self::corrupt(&path, e))?);
+                }
+            }
+        } else if let Some(text) = read(&self.legacy_path)? {
+            pieces.legacy =
+                Some(serde_json::from_str(&text).map_err(|e| Self::corrupt(&self.legacy_path, e))?);
+        }
+        Ok(pieces)
+    }
+
+    fn cluster_error(&self, name: &str, source: ClusterError) -> JournalError {
+        JournalError::Cluster {
+            namespace: self.namespace.clone(),
+            name: name.to_string(),
+            source: Box::new(source),
+        }
+    }
+
+    /// The in-cluster copy, if there is one.
+    async fn load_remote<C: Cluster>(&self, cluster: &C) -> Result<Pieces, JournalError> {
+        let selector = format!("{}={},{PLAN_LABEL}={}", MANAGED_BY.0, MANAGED_BY.1, short_id(&self.plan_id));
+        let maps = cluster
+            .list(&kinds::config_map(), Some(&self.namespace), Some(&selector))
+            .await
+            .map_err(|e| self.cluster_error(&self.name, e))?;
+        let mut pieces = Pieces::default();
+        for map in &maps {
+            let name = map.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+            if name != self.name && !name.starts_with(&format!("{}-", self.name)) {
+                continue;
+            }
+            let piece = piece_of(map).map_err(|e| JournalError::Corrupt {
+                place: format!("ConfigMap {}/{name}", self.namespace),
+                message: e.to_string(),
+            })?;
+            if let Some(piece) = piece {
+                pieces.add(piece);
+            }
+        }
+        Ok(pieces)
     }
 
     /// The journal of this plan, from whichever copy got further; `None` when neither exists.
-    pub async fn load<C: Cluster>(&self, cluster: &C) -> Result<Option<Journal>, JournalError> {
-        let local = match std::fs::read_to_string(&self.path) {
-            Ok(text) => Some(serde_json::from_str::<Journal>(&text).map_err(|e| JournalError::Corrupt {
-                place: self.path.display().to_string(),
-                message: e.to_string(),
-            })?),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => {
-                return Err(JournalError::Corrupt {
-                    place: self.path.display().to_string(),
-                    message: e.to_string(),
-                });
-            }
-        };
-        let cluster_error = |source| JournalError::Cluster {
-            namespace: self.namespace.clone(),
-            name: self.name.clone(),
-            source: Box::new(source),
-        };
-        let remote = match cluster
-            .get(&kinds::config_map(), Some(&self.namespace), &self.name)
-            .await
-            .map_err(cluster_error)?
-        {
-            Some(map) => match map.pointer(&format!("/data/{JOURNAL_KEY}")).and_then(Value::as_str) {
-                Some(text) => {
-                    Some(serde_json::from_str::<Journal>(text).map_err(|e| JournalError::Corrupt {
-                        place: format!("ConfigMap {}/{}", self.namespace, self.name),
-                        message: e.to_string(),
-                    })?)
-                }
-                None => None,
-            },
-            None => None,
-        };
+    pub async fn load<C: Cluster>(&self, cluster: &C, plan: &Plan) -> Result<Option<Journal>, JournalError> {
+        let local = self.load_local()?.journal(Some(plan));
+        let remote = self.load_remote(cluster).await?.journal(Some(plan));
         Ok(newer(local, remote))
     }
 
-    /// Writes the journal locally and to the cluster.
-    pub async fn save<C: Cluster>(&self, cluster: &C, journal: &mut Journal) -> Result<(), JournalError> {
-        journal.updated_at = now();
-        let text = serde_json::to_string_pretty(journal).unwrap_or_default();
-        let file_error =
-            |e: std::io::Error| JournalError::File { path: self.path.clone(), message: e.to_string() };
-        if let Some(parent) = self.path.parent() {
-            std::fs::create_dir_all(parent).map_err(file_error)?;
-        }
-        let partial = self.path.with_extension("json.partial");
-        std::fs::write(&partial, format!("{text}\n")).map_err(file_error)?;
-        std::fs::rename(&partial, &self.path).map_err(file_error)?;
+    /// Writes one ConfigMap of the journal.
+    async fn write_map<C: Cluster>(
+        &self,
+        cluster: &C,
+        name: &str,
+        part: &str,
+        key: &str,
+        text: String,
+    ) -> Result<(), JournalError> {
         let map = json!({
             "apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": self.name, "namespace": self.namespace,
-                "labels": {MANAGED_BY.0: MANAGED_BY.1, PLAN_LABEL: short_id(&journal.plan_id)}},
-            "data": {JOURNAL_KEY: text},
+            "metadata": {"name": name, "namespace": self.namespace,
+                "labels": {MANAGED_BY.0: MANAGED_BY.1, PLAN_LABEL: short_id(&self.plan_id), PART_LABEL: part}},
+            "data": {key: text},
         });
-        cluster.apply(&map, ApplyOptions { dry_run: false, force: true }).await.map_err(|source| {
-            JournalError::Cluster {
-                namespace: self.namespace.clone(),
-                name: self.name.clone(),
-                source: Box::new(source),
-            }
-        })?;
+        cluster
+            .apply(&map, ApplyOptions { dry_run: false, force: true })
+            .await
+            .map_err(|e| self.cluster_error(name, e))?;
         Ok(())
+    }
+
+    /// Writes the header, locally and to the cluster. A journal an earlier version wrote whole has
+    /// every started step's record written too, and its old file removed.
+    pub async fn save_header<C: Cluster>(
+        &self,
+        cluster: &C,
+        journal: &mut Journal,
+    ) -> Result<(), JournalError> {
+        journal.updated_at = now();
+        let text = serde_json::to_string_pretty(&journal.header()).unwrap_or_default();
+        write_file(&self.header_path(), &text)?;
+        self.write_map(cluster, &self.name, "header", HEADER_KEY, text).await?;
+        if journal.legacy {
+            for index in 0..journal.steps.len() {
+                if journal.steps[index].status != StepStatus::Pending || journal.steps[index].attempts > 0 {
+                    self.save_step(cluster, journal, index).await?;
+                }
+            }
+            match std::fs::remove_file(&self.legacy_path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(JournalError::File {
+                        path: self.legacy_path.clone(),
+                        message: e.to_string(),
+                    });
+                }
+            }
+            journal.legacy = false;
+        }
+        Ok(())
+    }
+
+    /// Writes step `index`'s record, locally and to the cluster: as much as that one step records,
+    /// however long the plan.
+    pub async fn save_step<C: Cluster>(
+        &self,
+        cluster: &C,
+        journal: &mut Journal,
+        index: usize,
+    ) -> Result<(), JournalError> {
+        journal.updated_at = now();
+        let Some(record) = journal.steps.get(index) else { return Ok(()) };
+        let piece = StepPiece {
+            plan_id: journal.plan_id.clone(),
+            index,
+            updated_at: journal.updated_at.clone(),
+            record: record.clone(),
+        };
+        let text = serde_json::to_string_pretty(&piece).unwrap_or_default();
+        write_file(&self.steps_dir().join(format!("{index:04}.json")), &text)?;
+        self.write_map(cluster, &step_config_map_name(&self.plan_id, index), "step", STEP_KEY, text).await
     }
 }
 
@@ -444,6 +748,48 @@ mod tests {
         assert_eq!(newer(Some(ahead.clone()), Some(behind.clone())), Some(ahead.clone()));
         assert_eq!(newer(None, Some(behind.clone())), Some(behind));
         assert_eq!(newer(None, None), None);
+    }
+
+    #[test]
+    fn pieces_make_the_journal_and_a_status_reads_them_from_config_maps() {
+        let plan = plan(&["a", "b", "c"]);
+        let mut journal = Journal::new(&plan);
+        journal.steps[0].status = StepStatus::Done;
+        journal.steps[1].status = StepStatus::Running;
+        journal.steps[1].attempts = 1;
+        let header = journal.header();
+        assert_eq!(header.steps, 3);
+        let piece = |index: usize, journal: &Journal| StepPiece {
+            plan_id: journal.plan_id.clone(),
+            index,
+            updated_at: "2030-01-01T00:00:00Z".to_string(),
+            record: journal.steps[index].clone(),
+        };
+        let pieces = vec![piece(0, &journal), piece(1, &journal)];
+        let read = Journal::from_pieces(header.clone(), pieces.clone(), Some(&plan));
+        assert!(read.matches(&plan));
+        assert_eq!(read.steps, journal.steps, "the step without a record is pending, with its id");
+        assert_eq!(read.updated_at, "2030-01-01T00:00:00Z", "the newest piece's time");
+        // Made for other steps: pending steps get no id, and the journal does not match.
+        let other = self::plan(&["a", "b", "x"]);
+        assert!(!Journal::from_pieces(header.clone(), pieces.clone(), Some(&other)).matches(&other));
+
+        let map = |name: &str, key: &str, text: String| {
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": name, "namespace": "istio-system", "labels": {PLAN_LABEL: "0123456789ab"}},
+                "data": {key: text}})
+        };
+        let maps = [
+            map("sailplan-journal-0123456789ab", HEADER_KEY, serde_json::to_string(&header).unwrap()),
+            map("sailplan-journal-0123456789ab-0000", STEP_KEY, serde_json::to_string(&pieces[0]).unwrap()),
+            map("sailplan-journal-0123456789ab-0001", STEP_KEY, serde_json::to_string(&pieces[1]).unwrap()),
+            map("unrelated", "other", String::new()),
+        ];
+        let found = from_config_maps(&maps);
+        assert_eq!(found.len(), 1);
+        let statuses: Vec<StepStatus> = found[0].steps.iter().map(|s| s.status).collect();
+        assert_eq!(statuses, [StepStatus::Done, StepStatus::Running, StepStatus::Pending]);
+        assert_eq!(step_config_map_name("0123456789abcdef", 7), "sailplan-journal-0123456789ab-0007");
     }
 
     #[test]

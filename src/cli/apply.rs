@@ -123,7 +123,7 @@ pub fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
         Ok::<_, anyhow::Error>(executor::run(cluster, &plan, &options, &progress).await)
     })?;
     let plan_file = args.plan.display();
-    let journal = args.journal_dir.join(&plan.metadata.id).join("journal.json");
+    let journal = crate::apply::journal::local_dir(&args.journal_dir, &plan.metadata.id);
     match result {
         Ok(_) => Ok(ExitCode::SUCCESS),
         Err(error) => {

@@ -59,7 +59,7 @@ pub fn run(args: &RollbackArgs) -> anyhow::Result<ExitCode> {
         let cluster = Arc::new(LiveCluster::connect(&args.cluster.options()).await.map_err(with_hint)?);
         Ok::<_, anyhow::Error>(executor::rollback(cluster, &plan, &options, &Progress::for_stderr()).await)
     })?;
-    let journal = args.journal_dir.join(&plan.metadata.id).join("journal.json");
+    let journal = crate::apply::journal::local_dir(&args.journal_dir, &plan.metadata.id);
     match result {
         Ok(_) => Ok(ExitCode::SUCCESS),
         Err(error) => {

@@ -22,8 +22,8 @@ use crate::digest::sha256_hex;
 use serde_json::{Map, Value, json};
 
 use self::model::{
-    API_VERSION, Action, DataPlanePolicy, Gate, Hop, KIND, ObjectRef, Plan, PlanFinding, PlanMetadata,
-    PlanSpec, Source, SourceControlPlane, Step, StepPhase, Target,
+    API_VERSION, Action, DataPlanePolicy, Gate, Handover, Hop, KIND, ObjectRef, Plan, PlanFinding,
+    PlanMetadata, PlanSpec, Source, SourceControlPlane, Step, StepPhase, Target,
 };
 use self::state::State;
 use crate::analyze::{self, Finding, Severity};
@@ -277,11 +277,35 @@ impl Planner<'_> {
                 .collect(),
             None => Vec::new(),
         };
+        // What another of the mesh's releases in the same namespace owns changes hands, visibly:
+        // charts move objects between releases (the validating webhook from istiod to istio-base).
+        let handover = match release {
+            Some(name) => existing
+                .iter()
+                .filter_map(|r| {
+                    let object = self.state.get_ref(r)?;
+                    let owner = crate::inventory::annotation(
+                        object,
+                        crate::chart::manifest::RELEASE_NAME_ANNOTATION,
+                    )?;
+                    let namespace = crate::inventory::annotation(
+                        object,
+                        crate::chart::manifest::RELEASE_NAMESPACE_ANNOTATION,
+                    );
+                    (owner != name
+                        && namespace == Some(CONTROL_PLANE_NAMESPACE)
+                        && render::is_component_release(owner))
+                    .then(|| Handover { object: r.clone(), from: owner.to_string() })
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         actions.push(Action::Apply {
             release: release.map(str::to_string),
             source: source.to_string(),
             objects,
             adopt,
+            handover,
         });
         let mut undo = Vec::new();
         if !created.is_empty() {

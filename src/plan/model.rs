@@ -270,6 +270,16 @@ pub struct Step {
     pub needs_human: Vec<String>,
 }
 
+/// An object a release takes over from another release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Handover {
+    /// The object.
+    pub object: ObjectRef,
+    /// The release that owns it before the step (in the same namespace as the one taking it).
+    pub from: String,
+}
+
 /// One thing a step does.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
@@ -295,6 +305,13 @@ pub enum Action {
         /// where a reviewer sees it.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         adopt: Vec<ObjectRef>,
+        /// Objects among them that another of the mesh's releases in the same namespace owns now
+        /// (a chart moved them, e.g. the validating webhook from `istiod` to `istio-base` in 1.7):
+        /// they change hands, and the previous owner's record stops listing them, so removing that
+        /// release later leaves them alone. Helm refuses this; the plan names each object and its
+        /// previous owner instead.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        handover: Vec<Handover>,
     },
     /// Delete these objects (they were backed up by an earlier action of the step).
     #[serde(rename_all = "camelCase")]

@@ -241,7 +241,7 @@ pub async fn rehearse(snapshot: &Snapshot, options: &Options) -> Result<Rehearsa
     let progress = Progress::new(options.progress);
     let result = crate::apply::run(cluster.clone(), &run_plan, &executor, &progress).await;
     let store = JournalStore::new(&dir, &plan.metadata.id, &options.istio_namespace);
-    let journal = store.load(&*cluster).await.ok().flatten();
+    let journal = store.load(&*cluster, &run_plan).await.ok().flatten();
     let _ = std::fs::remove_dir_all(&dir);
     let (ending, error) = match result {
         Ok(_) => (Ending::Completed, None),

@@ -111,8 +111,10 @@ fn identity(m: &Manifest, release_namespace: &str) -> (String, String, String, S
 /// Before an install or upgrade of `release` in `namespace`: reads every object of `manifests` that
 /// `previous` (the manifest of the deployed revision, empty for an install) does not have, and
 /// refuses, listing all of them, if any exists without this release's markers, unless it is one of
-/// `adopt` (objects the plan takes over) and still carries no release's markers at all. Kinds the
-/// cluster does not serve yet (CRDs installed by this very release) have nothing to conflict with.
+/// `adopt` (objects the plan takes over) and still carries no release's markers at all, or one of
+/// `handover` (objects the plan moves from another release) and still owned by the release it
+/// names. Kinds the cluster does not serve yet (CRDs installed by this very release) have nothing to
+/// conflict with.
 pub async fn check_adoption(
     cluster: &impl Cluster,
     release: &str,
@@ -120,6 +122,7 @@ pub async fn check_adoption(
     manifests: &[Manifest],
     previous: &[Manifest],
     adopt: &[ObjectRef],
+    handover: &[(ObjectRef, Owner)],
 ) -> Result<(), ReleaseError> {
     let cluster_error = |source: ClusterError| ReleaseError::Cluster {
         release: release.to_string(),
@@ -139,17 +142,19 @@ pub async fn check_adoption(
             && let Some(conflict) = ownership_conflict(&live, release, namespace)
         {
             let group = |api_version: &str| api_version.rsplit_once('/').map_or("", |(g, _)| g).to_string();
-            let adopted = conflict.owner.is_none()
-                && adopt.iter().any(|a| {
-                    (group(&a.api_version), &a.kind, &a.namespace, &a.name)
-                        == (
-                            group(&conflict.object.api_version),
-                            &conflict.object.kind,
-                            &conflict.object.namespace,
-                            &conflict.object.name,
-                        )
-                });
-            if !adopted {
+            let this = |a: &ObjectRef| {
+                (group(&a.api_version), &a.kind, &a.namespace, &a.name)
+                    == (
+                        group(&conflict.object.api_version),
+                        &conflict.object.kind,
+                        &conflict.object.namespace,
+                        &conflict.object.name,
+                    )
+            };
+            let adopted = conflict.owner.is_none() && adopt.iter().any(this);
+            let handed_over =
+                handover.iter().any(|(object, owner)| this(object) && conflict.owner.as_ref() == Some(owner));
+            if !adopted && !handed_over {
                 conflicts.push(conflict);
             }
         }

@@ -28,7 +28,7 @@ use tokio::sync::broadcast;
 
 use self::controllers::Mesh;
 use self::discovery::Served;
-use self::merge::{Selector, workload_selects};
+use self::merge::{Selector, service_selects, workload_selects};
 use super::{ApplyOptions, Cluster, ClusterError, Discovered, ObjectRef, Propagation, Resource, WatchEvent};
 use crate::inventory::text;
 use crate::snapshot::{Snapshot, SnapshotInfo};
@@ -368,7 +368,7 @@ impl State {
                 established["status"] = controllers::crd_status(&stored);
                 stored = self.put_status(events, &group_kind, &key, established);
             }
-            "Service" if group_kind.0.is_empty() => self.refresh_endpoints(events, &key.0),
+            "Service" if group_kind.0.is_empty() => self.refresh_endpoints(events, &key.0, None),
             workload if WORKLOADS.contains(&workload) && group_kind.0 == "apps" => {
                 let template = |o: &Value| o.pointer("/spec/template").cloned();
                 let replicas = |o: &Value| o.pointer("/spec/replicas").cloned();
@@ -489,8 +489,12 @@ impl State {
     fn roll_out(&mut self, events: &broadcast::Sender<Change>, group_kind: &GroupKind, key: &Name) -> Value {
         let Some(workload) = self.get(group_kind, key).map(|e| e.object.clone()) else { return Value::Null };
         let namespace = key.0.as_str();
+        // The labels of the pods that go and come: only Services selecting them change endpoints.
+        let mut changed = Vec::new();
         for pod in self.pods_of(&workload, namespace) {
-            self.remove(events, &pod_kind(), &pod);
+            if let Some(removed) = self.remove(events, &pod_kind(), &pod) {
+                changed.push(removed.pointer("/metadata/labels").cloned().unwrap_or(Value::Null));
+            }
         }
         let mesh = self.mesh();
         let namespace_labels = self
@@ -536,22 +540,33 @@ impl State {
                 ready += 1;
             }
             self.stamp(None, &mut pod);
+            changed.push(pod.pointer("/metadata/labels").cloned().unwrap_or(Value::Null));
             self.put(events, pod_kind(), (namespace.to_string(), name), pod, None);
         }
         let mut updated = workload;
         updated["status"] = controllers::workload_status(&updated, count, ready);
         let stored = self.put_status(events, group_kind, key, updated);
-        self.refresh_endpoints(events, namespace);
+        self.refresh_endpoints(events, namespace, Some(&changed));
         stored
     }
 
     /// Rewrites the Endpoints and EndpointSlices of the Services in `namespace` whose ready pods
-    /// changed.
-    fn refresh_endpoints(&mut self, events: &broadcast::Sender<Change>, namespace: &str) {
+    /// changed: those selecting any of the `changed` pod labels (every Service when `None`).
+    fn refresh_endpoints(
+        &mut self,
+        events: &broadcast::Sender<Change>,
+        namespace: &str,
+        changed: Option<&[Value]>,
+    ) {
         let services: Vec<Value> = self
             .in_namespace(&(String::new(), "Service".to_string()), Some(namespace))
             .into_iter()
-            .filter(|s| s.pointer("/spec/selector").and_then(Value::as_object).is_some_and(|m| !m.is_empty()))
+            .filter(|s| {
+                let selector = s.pointer("/spec/selector").and_then(Value::as_object);
+                selector.is_some_and(|m| !m.is_empty())
+                    && changed
+                        .is_none_or(|labels| labels.iter().any(|l| service_selects(selector, l.as_object())))
+            })
             .cloned()
             .collect();
         if services.is_empty() {
@@ -587,10 +602,13 @@ impl State {
         let namespace = key.0.as_str();
         match (group_kind.0.as_str(), group_kind.1.as_str()) {
             ("apps", kind) if WORKLOADS.contains(&kind) && propagation != Propagation::Orphan => {
+                let mut changed = Vec::new();
                 for pod in self.pods_of(&object, namespace) {
-                    self.remove(events, &pod_kind(), &pod);
+                    if let Some(removed) = self.remove(events, &pod_kind(), &pod) {
+                        changed.push(removed.pointer("/metadata/labels").cloned().unwrap_or(Value::Null));
+                    }
                 }
-                self.refresh_endpoints(events, namespace);
+                self.refresh_endpoints(events, namespace, Some(&changed));
             }
             ("", "Namespace") => {
                 let name = key.1.clone();
