@@ -14,7 +14,7 @@
 //! parsed on all cores: JSON Lines in pieces of whole lines, and a YAML `List` in the layout format 1
 //! used is cut at its items.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -101,6 +101,57 @@ pub enum SnapshotError {
     },
 }
 
+/// Which objects to read from a snapshot: those named here, by (API group, kind, namespace, name),
+/// with `""` for the core group and for cluster-scoped objects. Object files of other kinds are not
+/// parsed at all, and other objects of the named kinds are dropped as soon as they are parsed, so
+/// a command that needs a few kinds of a large cluster (`diff` of a plan file) does not hold its
+/// pods.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    objects: HashSet<(String, String, String, String)>,
+    kinds: HashSet<(String, String)>,
+}
+
+impl Selection {
+    /// The objects with these (API group, kind, namespace, name).
+    pub fn of(objects: impl IntoIterator<Item = (String, String, String, String)>) -> Selection {
+        let objects: HashSet<_> = objects.into_iter().collect();
+        let kinds = objects.iter().map(|(group, kind, _, _)| (group.clone(), kind.clone())).collect();
+        Selection { objects, kinds }
+    }
+
+    fn has_kind(&self, group: &str, kind: &str) -> bool {
+        self.kinds.iter().any(|(g, k)| g == group && k == kind)
+    }
+
+    fn has(&self, object: &Value) -> bool {
+        let (group, kind, namespace, name) = sort_key(object);
+        // A lookup by borrowed parts: the set is small, the objects many.
+        self.has_kind(group, kind)
+            && self.objects.contains(&(
+                group.to_string(),
+                kind.to_string(),
+                namespace.to_string(),
+                name.to_string(),
+            ))
+    }
+
+    /// Whether a file may hold selected objects: an object file of format 1 or 2
+    /// (`objects/<group>.<Kind>.jsonl` or `.yaml`) only when its kind is selected; anything else may.
+    fn may_hold(&self, file: &str) -> bool {
+        let Some(stem) = file
+            .strip_prefix("objects/")
+            .and_then(|f| f.strip_suffix(".jsonl").or_else(|| f.strip_suffix(".yaml")))
+        else {
+            return true;
+        };
+        match stem.rsplit_once('.') {
+            Some((group, kind)) => self.has_kind(if group == "core" { "" } else { group }, kind),
+            None => true,
+        }
+    }
+}
+
 fn sort_key(object: &Value) -> (&str, &str, &str, &str) {
     let text = |pointer: &str| object.pointer(pointer).and_then(Value::as_str).unwrap_or("");
     let group = text("/apiVersion").rsplit_once('/').map_or("", |(g, _)| g);
@@ -182,13 +233,20 @@ impl Snapshot {
     /// Reads a snapshot written by [`Snapshot::write`] (archive or directory), or plain YAML: a
     /// `List` or multi-document YAML as `kubectl get -o yaml` prints it.
     pub fn read(path: &Path) -> Result<Snapshot, SnapshotError> {
+        Snapshot::read_selected(path, None)
+    }
+
+    /// Reads a snapshot as [`Snapshot::read`] does, keeping only the objects `selection` names (all
+    /// of them without one).
+    pub fn read_selected(path: &Path, selection: Option<&Selection>) -> Result<Snapshot, SnapshotError> {
+        let wanted_file = |name: &str| selection.is_none_or(|s| s.may_hold(name));
         let io = |action: &'static str| {
             let path = path.to_path_buf();
             move |source| SnapshotError::Io { action, path, source }
         };
         let mut files: BTreeMap<String, String> = BTreeMap::new();
         if path.is_dir() {
-            collect_dir(path, path, &mut files).map_err(io("cannot read"))?;
+            collect_dir(path, path, &wanted_file, &mut files).map_err(io("cannot read"))?;
         } else {
             let bytes = std::fs::read(path).map_err(io("cannot read"))?;
             if bytes.starts_with(&[0x1f, 0x8b]) {
@@ -196,9 +254,13 @@ impl Snapshot {
                 for entry in archive.entries().map_err(io("cannot read"))? {
                     let mut entry = entry.map_err(io("cannot read"))?;
                     let name = entry.path().map_err(io("cannot read"))?.to_string_lossy().into_owned();
+                    let name = name.trim_start_matches("./").to_string();
+                    if !wanted_file(&name) {
+                        continue;
+                    }
                     let mut text = String::with_capacity(usize::try_from(entry.size()).unwrap_or(0));
                     entry.read_to_string(&mut text).map_err(io("cannot read"))?;
-                    files.insert(name.trim_start_matches("./").to_string(), text);
+                    files.insert(name, text);
                 }
             } else {
                 let text = String::from_utf8(bytes).map_err(|e| {
@@ -216,7 +278,7 @@ impl Snapshot {
         let parsed = crate::parallel::map(
             &pieces,
             |(_, piece)| piece.text.len(),
-            |(name, piece)| piece.parse(name, &files[*name]),
+            |(name, piece)| piece.parse(name, &files[*name], selection),
         )?;
         // The text is not needed any more: free it before the objects are moved into place.
         let names: Vec<String> = pieces.iter().map(|(name, _)| (*name).clone()).collect();
@@ -237,7 +299,7 @@ impl Snapshot {
                     }
                     continue;
                 }
-                expand(document, name, &mut objects)?;
+                expand(document, name, selection, &mut objects)?;
             }
         }
         Ok(Snapshot::new(info, objects))
@@ -269,7 +331,14 @@ enum Syntax {
 impl Piece<'_> {
     /// The documents of the piece. A YAML piece's error would give lines within the piece, so the
     /// whole file is parsed again for a message with the file's own line numbers.
-    fn parse(&self, name: &str, whole: &str) -> Result<Vec<Value>, SnapshotError> {
+    /// JSON Lines objects that `selection` does not name are dropped here, so that they are never
+    /// all held at once.
+    fn parse(
+        &self,
+        name: &str,
+        whole: &str,
+        selection: Option<&Selection>,
+    ) -> Result<Vec<Value>, SnapshotError> {
         let json_error = |line: usize, e: serde_json::Error| SnapshotError::Yaml {
             path: name.to_string(),
             message: format!("{name}:{line}:{}: {e}", e.column()),
@@ -296,7 +365,9 @@ impl Piece<'_> {
                 continue;
             }
             let document = crate::json::parse(line).map_err(|e| json_error(first_line + offset, e))?;
-            documents.push(document);
+            if selection.is_none_or(|s| s.has(&document)) {
+                documents.push(document);
+            }
         }
         Ok(documents)
     }
@@ -356,11 +427,16 @@ fn list_pieces(text: &str) -> Vec<&str> {
 }
 
 /// Adds a document's objects: the items of a `List` (or of a plain YAML sequence), or the document
-/// itself.
-fn expand(mut document: Value, source: &str, objects: &mut Vec<Value>) -> Result<(), SnapshotError> {
+/// itself; of those, the ones `selection` names.
+fn expand(
+    mut document: Value,
+    source: &str,
+    selection: Option<&Selection>,
+    objects: &mut Vec<Value>,
+) -> Result<(), SnapshotError> {
     if let Value::Array(items) = document {
         for item in items {
-            expand(item, source, objects)?;
+            expand(item, source, selection, objects)?;
         }
         return Ok(());
     }
@@ -369,7 +445,7 @@ fn expand(mut document: Value, source: &str, objects: &mut Vec<Value>) -> Result
     if is_list {
         if let Some(Value::Array(items)) = document.get_mut("items").map(Value::take) {
             for item in items {
-                expand(item, source, objects)?;
+                expand(item, source, selection, objects)?;
             }
         }
         return Ok(());
@@ -381,7 +457,9 @@ fn expand(mut document: Value, source: &str, objects: &mut Vec<Value>) -> Result
             return Err(SnapshotError::NotAnObject { path: source.to_string(), field });
         }
     }
-    objects.push(document);
+    if selection.is_none_or(|s| s.has(&document)) {
+        objects.push(document);
+    }
     Ok(())
 }
 
@@ -390,13 +468,21 @@ fn is_archive(path: &Path) -> bool {
     name.ends_with(".tar.gz") || name.ends_with(".tgz")
 }
 
-fn collect_dir(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) -> std::io::Result<()> {
+fn collect_dir(
+    root: &Path,
+    dir: &Path,
+    wanted: &dyn Fn(&str) -> bool,
+    out: &mut BTreeMap<String, String>,
+) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         if path.is_dir() {
-            collect_dir(root, &path, out)?;
+            collect_dir(root, &path, wanted, out)?;
         } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml" || e == "jsonl" || e == "json") {
             let relative = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+            if !wanted(&relative) {
+                continue;
+            }
             out.insert(relative, std::fs::read_to_string(&path)?);
         }
     }
@@ -438,6 +524,50 @@ mod tests {
         sample().write(&folder).unwrap();
         assert!(folder.join("objects/core.Namespace.jsonl").is_file());
         assert_eq!(Snapshot::read(&folder).unwrap(), sample());
+    }
+
+    #[test]
+    fn a_selection_reads_only_the_objects_it_names_whatever_the_form() {
+        let dir = tempfile::tempdir().unwrap();
+        let gateway = ("networking.istio.io", "Gateway", "a", "gw");
+        let namespace = ("", "Namespace", "", "a");
+        let missing = ("", "Namespace", "", "zz");
+        let selection = Selection::of(
+            [gateway, namespace, missing]
+                .map(|(g, k, n, name)| (g.to_string(), k.to_string(), n.to_string(), name.to_string())),
+        );
+        let expected = Snapshot::new(
+            sample().info,
+            sample()
+                .objects
+                .into_iter()
+                .filter(|o| ["gw", "a"].contains(&o["metadata"]["name"].as_str().unwrap()))
+                .collect(),
+        );
+        for name in ["s.tar.gz", "snap"] {
+            let path = dir.path().join(name);
+            sample().write(&path).unwrap();
+            assert_eq!(Snapshot::read_selected(&path, Some(&selection)).unwrap(), expected, "{name}");
+            assert_eq!(Snapshot::read_selected(&path, None).unwrap(), sample(), "{name}");
+        }
+        // A file of a kind nobody asked for is not read: not even its errors show.
+        std::fs::write(dir.path().join("snap/objects/core.Pod.jsonl"), "not json\n").unwrap();
+        let snap = dir.path().join("snap");
+        assert_eq!(Snapshot::read_selected(&snap, Some(&selection)).unwrap(), expected);
+        assert!(Snapshot::read(&snap).is_err());
+        let file = dir.path().join("dump.yaml");
+        std::fs::write(
+            &file,
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Namespace\n  metadata:\n    name: b\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n",
+        )
+        .unwrap();
+        let names: Vec<String> = Snapshot::read_selected(&file, Some(&selection))
+            .unwrap()
+            .objects
+            .iter()
+            .map(|o| o["metadata"]["name"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(names, ["a"]);
     }
 
     #[test]
