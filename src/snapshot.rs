@@ -101,39 +101,71 @@ pub enum SnapshotError {
     },
 }
 
-/// Which objects to read from a snapshot: those named here, by (API group, kind, namespace, name),
-/// with `""` for the core group and for cluster-scoped objects. Object files of other kinds are not
-/// parsed at all, and other objects of the named kinds are dropped as soon as they are parsed, so
-/// a command that needs a few kinds of a large cluster (`diff` of a plan file) does not hold its
-/// pods.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Selection {
-    objects: HashSet<(String, String, String, String)>,
-    kinds: HashSet<(String, String)>,
+/// What to read of a snapshot's objects, for a command that needs less than all of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// Only the objects named here, by (API group, kind, namespace, name), with `""` for the core
+    /// group and for cluster-scoped objects. Object files of other kinds are not parsed at all, and
+    /// other objects of the named kinds are dropped as soon as they are parsed, so a command that
+    /// needs a few kinds of a large cluster (`diff` of a plan file) does not hold its pods.
+    Objects {
+        /// The objects.
+        objects: HashSet<(String, String, String, String)>,
+        /// Their (API group, kind) pairs.
+        kinds: HashSet<(String, String)>,
+    },
+    /// Every object, with pods as planning reads them: without [`UNPLANNED_POD_FIELDS`], which only
+    /// the gates of a running upgrade read, from the live cluster. On a large cluster the pods are
+    /// most of the memory, and their status most of a pod.
+    Planning,
 }
+
+/// What planning (the inventory, `check`'s analysis, the migrations) does not read of a pod, as
+/// JSON pointers.
+pub const UNPLANNED_POD_FIELDS: [&str; 4] =
+    ["/status", "/metadata/ownerReferences", "/metadata/creationTimestamp", "/spec/nodeName"];
 
 impl Selection {
     /// The objects with these (API group, kind, namespace, name).
     pub fn of(objects: impl IntoIterator<Item = (String, String, String, String)>) -> Selection {
         let objects: HashSet<_> = objects.into_iter().collect();
         let kinds = objects.iter().map(|(group, kind, _, _)| (group.clone(), kind.clone())).collect();
-        Selection { objects, kinds }
+        Selection::Objects { objects, kinds }
     }
 
     fn has_kind(&self, group: &str, kind: &str) -> bool {
-        self.kinds.iter().any(|(g, k)| g == group && k == kind)
+        match self {
+            Selection::Objects { kinds, .. } => kinds.iter().any(|(g, k)| g == group && k == kind),
+            Selection::Planning => true,
+        }
     }
 
-    fn has(&self, object: &Value) -> bool {
-        let (group, kind, namespace, name) = sort_key(object);
-        // A lookup by borrowed parts: the set is small, the objects many.
-        self.has_kind(group, kind)
-            && self.objects.contains(&(
-                group.to_string(),
-                kind.to_string(),
-                namespace.to_string(),
-                name.to_string(),
-            ))
+    /// Whether to keep `object`, and what of it.
+    fn take(&self, object: &mut Value) -> bool {
+        match self {
+            Selection::Objects { objects, .. } => {
+                let (group, kind, namespace, name) = sort_key(object);
+                self.has_kind(group, kind)
+                    && objects.contains(&(
+                        group.to_string(),
+                        kind.to_string(),
+                        namespace.to_string(),
+                        name.to_string(),
+                    ))
+            }
+            Selection::Planning => {
+                if object.get("kind").and_then(Value::as_str) == Some("Pod") {
+                    for pointer in UNPLANNED_POD_FIELDS {
+                        if let Some((parent, field)) = pointer.rsplit_once('/')
+                            && let Some(map) = object.pointer_mut(parent).and_then(Value::as_object_mut)
+                        {
+                            map.shift_remove(field);
+                        }
+                    }
+                }
+                true
+            }
+        }
     }
 
     /// Whether a file may hold selected objects: an object file of format 1 or 2
@@ -271,20 +303,37 @@ impl Snapshot {
         }
         let mut info = SnapshotInfo { format_version: FORMAT_VERSION, ..SnapshotInfo::default() };
         let mut objects = Vec::new();
-        let pieces: Vec<(&String, Piece<'_>)> = files
-            .iter()
-            .flat_map(|(name, text)| pieces(name, text).into_iter().map(move |p| (name, p)))
-            .collect();
-        let parsed = crate::parallel::map(
-            &pieces,
-            |(_, piece)| piece.text.len(),
-            |(name, piece)| piece.parse(name, &files[*name], selection),
-        )?;
-        // The text is not needed any more: free it before the objects are moved into place.
-        let names: Vec<String> = pieces.iter().map(|(name, _)| (*name).clone()).collect();
-        drop(pieces);
-        drop(files);
-        for (name, documents) in names.iter().zip(parsed) {
+        // Largest files first, each freed once parsed: the text of a large cluster is a tenth of
+        // the memory its objects take, and is then never all held beside them. Small files are
+        // parsed together so that every core has work.
+        let mut texts: Vec<(String, String)> = files.into_iter().collect();
+        texts.sort_by_key(|(_, text)| std::cmp::Reverse(text.len()));
+        let mut parsed: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        let mut texts = texts.into_iter().peekable();
+        while texts.peek().is_some() {
+            let mut batch = Vec::new();
+            let mut bytes = 0;
+            while let Some((_, text)) = texts.peek() {
+                if !batch.is_empty() && bytes + text.len() > 2 * PIECE_BYTES {
+                    break;
+                }
+                bytes += text.len();
+                batch.extend(texts.next());
+            }
+            let pieces: Vec<(&String, &String, Piece<'_>)> = batch
+                .iter()
+                .flat_map(|(name, text)| pieces(name, text).into_iter().map(move |p| (name, text, p)))
+                .collect();
+            let documents = crate::parallel::map(
+                &pieces,
+                |(_, _, piece)| piece.text.len(),
+                |(name, whole, piece)| piece.parse(name, whole, selection),
+            )?;
+            for ((name, _, _), documents) in pieces.iter().zip(documents) {
+                parsed.entry((*name).clone()).or_default().extend(documents);
+            }
+        }
+        for (name, documents) in parsed {
             for document in documents {
                 if document.get("kind").and_then(Value::as_str) == Some("Snapshot")
                     && document.get("apiVersion").and_then(Value::as_str) == Some("sailplan.dev/v1alpha1")
@@ -299,7 +348,7 @@ impl Snapshot {
                     }
                     continue;
                 }
-                expand(document, name, selection, &mut objects)?;
+                expand(document, &name, selection, &mut objects)?;
             }
         }
         Ok(Snapshot::new(info, objects))
@@ -364,8 +413,8 @@ impl Piece<'_> {
             if line.trim().is_empty() {
                 continue;
             }
-            let document = crate::json::parse(line).map_err(|e| json_error(first_line + offset, e))?;
-            if selection.is_none_or(|s| s.has(&document)) {
+            let mut document = crate::json::parse(line).map_err(|e| json_error(first_line + offset, e))?;
+            if selection.is_none_or(|s| s.take(&mut document)) {
                 documents.push(document);
             }
         }
@@ -457,7 +506,7 @@ fn expand(
             return Err(SnapshotError::NotAnObject { path: source.to_string(), field });
         }
     }
-    if selection.is_none_or(|s| s.has(&document)) {
+    if selection.is_none_or(|s| s.take(&mut document)) {
         objects.push(document);
     }
     Ok(())
@@ -568,6 +617,32 @@ mod tests {
             .map(|o| o["metadata"]["name"].as_str().unwrap().to_string())
             .collect();
         assert_eq!(names, ["a"]);
+    }
+
+    #[test]
+    fn planning_reads_pods_without_their_status_and_everything_else_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let pod = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": "a", "labels": {"app": "p"},
+                "creationTimestamp": "2026-01-01T00:00:00Z", "ownerReferences": [{"kind": "ReplicaSet", "name": "r"}]},
+            "spec": {"nodeName": "n1", "containers": [{"name": "istio-proxy", "image": "proxyv2:1.6.14"}]},
+            "status": {"phase": "Running"}});
+        let service = json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "s", "namespace": "a", "creationTimestamp": "2026-01-01T00:00:00Z"},
+            "status": {"loadBalancer": {}}});
+        let snapshot = Snapshot::new(sample().info, vec![pod, service.clone()]);
+        let path = dir.path().join("snap");
+        snapshot.write(&path).unwrap();
+        let read = Snapshot::read_selected(&path, Some(&Selection::Planning)).unwrap();
+        assert_eq!(
+            read.objects,
+            [
+                json!({"apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": "p", "namespace": "a", "labels": {"app": "p"}},
+                    "spec": {"containers": [{"name": "istio-proxy", "image": "proxyv2:1.6.14"}]}}),
+                service
+            ]
+        );
     }
 
     #[test]
