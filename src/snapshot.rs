@@ -185,9 +185,19 @@ impl Selection {
 }
 
 fn sort_key(object: &Value) -> (&str, &str, &str, &str) {
-    let text = |pointer: &str| object.pointer(pointer).and_then(Value::as_str).unwrap_or("");
-    let group = text("/apiVersion").rsplit_once('/').map_or("", |(g, _)| g);
-    (group, text("/kind"), text("/metadata/namespace"), text("/metadata/name"))
+    // Field by field: `Value::pointer` allocates for every segment, and sorting asks for the keys
+    // of every object many times.
+    fn text(value: Option<&Value>) -> &str {
+        value.and_then(Value::as_str).unwrap_or("")
+    }
+    let metadata = object.get("metadata");
+    let group = text(object.get("apiVersion")).rsplit_once('/').map_or("", |(g, _)| g);
+    (
+        group,
+        text(object.get("kind")),
+        text(metadata.and_then(|m| m.get("namespace"))),
+        text(metadata.and_then(|m| m.get("name"))),
+    )
 }
 
 impl Snapshot {
@@ -502,7 +512,7 @@ fn expand(
     for (pointer, field) in
         [("/apiVersion", "apiVersion"), ("/kind", "kind"), ("/metadata/name", "metadata.name")]
     {
-        if document.pointer(pointer).and_then(Value::as_str).is_none() {
+        if crate::inventory::lookup(&document, pointer).and_then(Value::as_str).is_none() {
             return Err(SnapshotError::NotAnObject { path: source.to_string(), field });
         }
     }
