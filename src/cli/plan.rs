@@ -135,7 +135,7 @@ impl PlanFlags {
 pub fn to_text(plan: &Plan, format: OutputFormat) -> anyhow::Result<String> {
     Ok(match format {
         OutputFormat::Json => format!("{}\n", serde_json::to_string_pretty(plan)?),
-        OutputFormat::Yaml | OutputFormat::Text => crate::yaml::to_string(&serde_json::to_value(plan)?)?,
+        OutputFormat::Yaml | OutputFormat::Text => crate::yaml::to_string(plan)?,
     })
 }
 
