@@ -114,16 +114,13 @@ pub enum Selection {
         /// Their (API group, kind) pairs.
         kinds: HashSet<(String, String)>,
     },
-    /// Every object, with pods as planning reads them: without [`UNPLANNED_POD_FIELDS`], which only
-    /// the gates of a running upgrade read, from the live cluster. On a large cluster the pods are
-    /// most of the memory, and their status most of a pod.
+    /// Every object, as planning (the inventory, `check`'s analysis, the migrations, the
+    /// fingerprint) reads it: without its `status`, and pods also without their owner references,
+    /// node and creation time. Only the gates of a running upgrade read those, from the live
+    /// cluster, and the fingerprint and the diff leave status out anyway. On a large cluster the
+    /// pods and workloads are most of the memory, and their status a large part of each.
     Planning,
 }
-
-/// What planning (the inventory, `check`'s analysis, the migrations) does not read of a pod, as
-/// JSON pointers.
-pub const UNPLANNED_POD_FIELDS: [&str; 4] =
-    ["/status", "/metadata/ownerReferences", "/metadata/creationTimestamp", "/spec/nodeName"];
 
 impl Selection {
     /// The objects with these (API group, kind, namespace, name).
@@ -154,12 +151,16 @@ impl Selection {
                     ))
             }
             Selection::Planning => {
-                if object.get("kind").and_then(Value::as_str) == Some("Pod") {
-                    for pointer in UNPLANNED_POD_FIELDS {
-                        if let Some((parent, field)) = pointer.rsplit_once('/')
-                            && let Some(map) = object.pointer_mut(parent).and_then(Value::as_object_mut)
-                        {
-                            map.shift_remove(field);
+                let pod = object.get("kind").and_then(Value::as_str) == Some("Pod");
+                if let Some(map) = object.as_object_mut() {
+                    map.shift_remove("status");
+                    if pod {
+                        if let Some(metadata) = map.get_mut("metadata").and_then(Value::as_object_mut) {
+                            metadata.shift_remove("ownerReferences");
+                            metadata.shift_remove("creationTimestamp");
+                        }
+                        if let Some(spec) = map.get_mut("spec").and_then(Value::as_object_mut) {
+                            spec.shift_remove("nodeName");
                         }
                     }
                 }
@@ -630,7 +631,7 @@ mod tests {
     }
 
     #[test]
-    fn planning_reads_pods_without_their_status_and_everything_else_whole() {
+    fn planning_reads_objects_without_status_and_pods_without_what_only_gates_read() {
         let dir = tempfile::tempdir().unwrap();
         let pod = json!({"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": "p", "namespace": "a", "labels": {"app": "p"},
@@ -640,7 +641,7 @@ mod tests {
         let service = json!({"apiVersion": "v1", "kind": "Service",
             "metadata": {"name": "s", "namespace": "a", "creationTimestamp": "2026-01-01T00:00:00Z"},
             "status": {"loadBalancer": {}}});
-        let snapshot = Snapshot::new(sample().info, vec![pod, service.clone()]);
+        let snapshot = Snapshot::new(sample().info, vec![pod, service]);
         let path = dir.path().join("snap");
         snapshot.write(&path).unwrap();
         let read = Snapshot::read_selected(&path, Some(&Selection::Planning)).unwrap();
@@ -650,7 +651,8 @@ mod tests {
                 json!({"apiVersion": "v1", "kind": "Pod",
                     "metadata": {"name": "p", "namespace": "a", "labels": {"app": "p"}},
                     "spec": {"containers": [{"name": "istio-proxy", "image": "proxyv2:1.6.14"}]}}),
-                service
+                json!({"apiVersion": "v1", "kind": "Service",
+                    "metadata": {"name": "s", "namespace": "a", "creationTimestamp": "2026-01-01T00:00:00Z"}})
             ]
         );
     }
