@@ -14,7 +14,7 @@
 //! parsed on all cores: JSON Lines in pieces of whole lines, and a YAML `List` in the layout format 1
 //! used is cut at its items.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -101,10 +101,104 @@ pub enum SnapshotError {
     },
 }
 
+/// What to read of a snapshot's objects, for a command that needs less than all of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// Only the objects named here, by (API group, kind, namespace, name), with `""` for the core
+    /// group and for cluster-scoped objects. Object files of other kinds are not parsed at all, and
+    /// other objects of the named kinds are dropped as soon as they are parsed, so a command that
+    /// needs a few kinds of a large cluster (`diff` of a plan file) does not hold its pods.
+    Objects {
+        /// The objects.
+        objects: HashSet<(String, String, String, String)>,
+        /// Their (API group, kind) pairs.
+        kinds: HashSet<(String, String)>,
+    },
+    /// Every object, as planning (the inventory, `check`'s analysis, the migrations, the
+    /// fingerprint) reads it: without its `status`, and pods also without their owner references,
+    /// node and creation time. Only the gates of a running upgrade read those, from the live
+    /// cluster, and the fingerprint and the diff leave status out anyway. On a large cluster the
+    /// pods and workloads are most of the memory, and their status a large part of each.
+    Planning,
+}
+
+impl Selection {
+    /// The objects with these (API group, kind, namespace, name).
+    pub fn of(objects: impl IntoIterator<Item = (String, String, String, String)>) -> Selection {
+        let objects: HashSet<_> = objects.into_iter().collect();
+        let kinds = objects.iter().map(|(group, kind, _, _)| (group.clone(), kind.clone())).collect();
+        Selection::Objects { objects, kinds }
+    }
+
+    fn has_kind(&self, group: &str, kind: &str) -> bool {
+        match self {
+            Selection::Objects { kinds, .. } => kinds.iter().any(|(g, k)| g == group && k == kind),
+            Selection::Planning => true,
+        }
+    }
+
+    /// Whether to keep `object`, and what of it.
+    fn take(&self, object: &mut Value) -> bool {
+        match self {
+            Selection::Objects { objects, .. } => {
+                let (group, kind, namespace, name) = sort_key(object);
+                self.has_kind(group, kind)
+                    && objects.contains(&(
+                        group.to_string(),
+                        kind.to_string(),
+                        namespace.to_string(),
+                        name.to_string(),
+                    ))
+            }
+            Selection::Planning => {
+                let pod = object.get("kind").and_then(Value::as_str) == Some("Pod");
+                if let Some(map) = object.as_object_mut() {
+                    map.shift_remove("status");
+                    if pod {
+                        if let Some(metadata) = map.get_mut("metadata").and_then(Value::as_object_mut) {
+                            metadata.shift_remove("ownerReferences");
+                            metadata.shift_remove("creationTimestamp");
+                        }
+                        if let Some(spec) = map.get_mut("spec").and_then(Value::as_object_mut) {
+                            spec.shift_remove("nodeName");
+                        }
+                    }
+                }
+                true
+            }
+        }
+    }
+
+    /// Whether a file may hold selected objects: an object file of format 1 or 2
+    /// (`objects/<group>.<Kind>.jsonl` or `.yaml`) only when its kind is selected; anything else may.
+    fn may_hold(&self, file: &str) -> bool {
+        let Some(stem) = file
+            .strip_prefix("objects/")
+            .and_then(|f| f.strip_suffix(".jsonl").or_else(|| f.strip_suffix(".yaml")))
+        else {
+            return true;
+        };
+        match stem.rsplit_once('.') {
+            Some((group, kind)) => self.has_kind(if group == "core" { "" } else { group }, kind),
+            None => true,
+        }
+    }
+}
+
 fn sort_key(object: &Value) -> (&str, &str, &str, &str) {
-    let text = |pointer: &str| object.pointer(pointer).and_then(Value::as_str).unwrap_or("");
-    let group = text("/apiVersion").rsplit_once('/').map_or("", |(g, _)| g);
-    (group, text("/kind"), text("/metadata/namespace"), text("/metadata/name"))
+    // Field by field: `Value::pointer` allocates for every segment, and sorting asks for the keys
+    // of every object many times.
+    fn text(value: Option<&Value>) -> &str {
+        value.and_then(Value::as_str).unwrap_or("")
+    }
+    let metadata = object.get("metadata");
+    let group = text(object.get("apiVersion")).rsplit_once('/').map_or("", |(g, _)| g);
+    (
+        group,
+        text(object.get("kind")),
+        text(metadata.and_then(|m| m.get("namespace"))),
+        text(metadata.and_then(|m| m.get("name"))),
+    )
 }
 
 impl Snapshot {
@@ -182,13 +276,20 @@ impl Snapshot {
     /// Reads a snapshot written by [`Snapshot::write`] (archive or directory), or plain YAML: a
     /// `List` or multi-document YAML as `kubectl get -o yaml` prints it.
     pub fn read(path: &Path) -> Result<Snapshot, SnapshotError> {
+        Snapshot::read_selected(path, None)
+    }
+
+    /// Reads a snapshot as [`Snapshot::read`] does, keeping only the objects `selection` names (all
+    /// of them without one).
+    pub fn read_selected(path: &Path, selection: Option<&Selection>) -> Result<Snapshot, SnapshotError> {
+        let wanted_file = |name: &str| selection.is_none_or(|s| s.may_hold(name));
         let io = |action: &'static str| {
             let path = path.to_path_buf();
             move |source| SnapshotError::Io { action, path, source }
         };
         let mut files: BTreeMap<String, String> = BTreeMap::new();
         if path.is_dir() {
-            collect_dir(path, path, &mut files).map_err(io("cannot read"))?;
+            collect_dir(path, path, &wanted_file, &mut files).map_err(io("cannot read"))?;
         } else {
             let bytes = std::fs::read(path).map_err(io("cannot read"))?;
             if bytes.starts_with(&[0x1f, 0x8b]) {
@@ -196,9 +297,13 @@ impl Snapshot {
                 for entry in archive.entries().map_err(io("cannot read"))? {
                     let mut entry = entry.map_err(io("cannot read"))?;
                     let name = entry.path().map_err(io("cannot read"))?.to_string_lossy().into_owned();
+                    let name = name.trim_start_matches("./").to_string();
+                    if !wanted_file(&name) {
+                        continue;
+                    }
                     let mut text = String::with_capacity(usize::try_from(entry.size()).unwrap_or(0));
                     entry.read_to_string(&mut text).map_err(io("cannot read"))?;
-                    files.insert(name.trim_start_matches("./").to_string(), text);
+                    files.insert(name, text);
                 }
             } else {
                 let text = String::from_utf8(bytes).map_err(|e| {
@@ -209,20 +314,37 @@ impl Snapshot {
         }
         let mut info = SnapshotInfo { format_version: FORMAT_VERSION, ..SnapshotInfo::default() };
         let mut objects = Vec::new();
-        let pieces: Vec<(&String, Piece<'_>)> = files
-            .iter()
-            .flat_map(|(name, text)| pieces(name, text).into_iter().map(move |p| (name, p)))
-            .collect();
-        let parsed = crate::parallel::map(
-            &pieces,
-            |(_, piece)| piece.text.len(),
-            |(name, piece)| piece.parse(name, &files[*name]),
-        )?;
-        // The text is not needed any more: free it before the objects are moved into place.
-        let names: Vec<String> = pieces.iter().map(|(name, _)| (*name).clone()).collect();
-        drop(pieces);
-        drop(files);
-        for (name, documents) in names.iter().zip(parsed) {
+        // Largest files first, each freed once parsed: the text of a large cluster is a tenth of
+        // the memory its objects take, and is then never all held beside them. Small files are
+        // parsed together so that every core has work.
+        let mut texts: Vec<(String, String)> = files.into_iter().collect();
+        texts.sort_by_key(|(_, text)| std::cmp::Reverse(text.len()));
+        let mut parsed: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        let mut texts = texts.into_iter().peekable();
+        while texts.peek().is_some() {
+            let mut batch = Vec::new();
+            let mut bytes = 0;
+            while let Some((_, text)) = texts.peek() {
+                if !batch.is_empty() && bytes + text.len() > 2 * PIECE_BYTES {
+                    break;
+                }
+                bytes += text.len();
+                batch.extend(texts.next());
+            }
+            let pieces: Vec<(&String, &String, Piece<'_>)> = batch
+                .iter()
+                .flat_map(|(name, text)| pieces(name, text).into_iter().map(move |p| (name, text, p)))
+                .collect();
+            let documents = crate::parallel::map(
+                &pieces,
+                |(_, _, piece)| piece.text.len(),
+                |(name, whole, piece)| piece.parse(name, whole, selection),
+            )?;
+            for ((name, _, _), documents) in pieces.iter().zip(documents) {
+                parsed.entry((*name).clone()).or_default().extend(documents);
+            }
+        }
+        for (name, documents) in parsed {
             for document in documents {
                 if document.get("kind").and_then(Value::as_str) == Some("Snapshot")
                     && document.get("apiVersion").and_then(Value::as_str) == Some("sailplan.dev/v1alpha1")
@@ -237,7 +359,7 @@ impl Snapshot {
                     }
                     continue;
                 }
-                expand(document, name, &mut objects)?;
+                expand(document, &name, selection, &mut objects)?;
             }
         }
         Ok(Snapshot::new(info, objects))
@@ -269,7 +391,14 @@ enum Syntax {
 impl Piece<'_> {
     /// The documents of the piece. A YAML piece's error would give lines within the piece, so the
     /// whole file is parsed again for a message with the file's own line numbers.
-    fn parse(&self, name: &str, whole: &str) -> Result<Vec<Value>, SnapshotError> {
+    /// JSON Lines objects that `selection` does not name are dropped here, so that they are never
+    /// all held at once.
+    fn parse(
+        &self,
+        name: &str,
+        whole: &str,
+        selection: Option<&Selection>,
+    ) -> Result<Vec<Value>, SnapshotError> {
         let json_error = |line: usize, e: serde_json::Error| SnapshotError::Yaml {
             path: name.to_string(),
             message: format!("{name}:{line}:{}: {e}", e.column()),
@@ -295,8 +424,10 @@ impl Piece<'_> {
             if line.trim().is_empty() {
                 continue;
             }
-            let document = crate::json::parse(line).map_err(|e| json_error(first_line + offset, e))?;
-            documents.push(document);
+            let mut document = crate::json::parse(line).map_err(|e| json_error(first_line + offset, e))?;
+            if selection.is_none_or(|s| s.take(&mut document)) {
+                documents.push(document);
+            }
         }
         Ok(documents)
     }
@@ -356,11 +487,16 @@ fn list_pieces(text: &str) -> Vec<&str> {
 }
 
 /// Adds a document's objects: the items of a `List` (or of a plain YAML sequence), or the document
-/// itself.
-fn expand(mut document: Value, source: &str, objects: &mut Vec<Value>) -> Result<(), SnapshotError> {
+/// itself; of those, the ones `selection` names.
+fn expand(
+    mut document: Value,
+    source: &str,
+    selection: Option<&Selection>,
+    objects: &mut Vec<Value>,
+) -> Result<(), SnapshotError> {
     if let Value::Array(items) = document {
         for item in items {
-            expand(item, source, objects)?;
+            expand(item, source, selection, objects)?;
         }
         return Ok(());
     }
@@ -369,7 +505,7 @@ fn expand(mut document: Value, source: &str, objects: &mut Vec<Value>) -> Result
     if is_list {
         if let Some(Value::Array(items)) = document.get_mut("items").map(Value::take) {
             for item in items {
-                expand(item, source, objects)?;
+                expand(item, source, selection, objects)?;
             }
         }
         return Ok(());
@@ -377,11 +513,13 @@ fn expand(mut document: Value, source: &str, objects: &mut Vec<Value>) -> Result
     for (pointer, field) in
         [("/apiVersion", "apiVersion"), ("/kind", "kind"), ("/metadata/name", "metadata.name")]
     {
-        if document.pointer(pointer).and_then(Value::as_str).is_none() {
+        if crate::inventory::lookup(&document, pointer).and_then(Value::as_str).is_none() {
             return Err(SnapshotError::NotAnObject { path: source.to_string(), field });
         }
     }
-    objects.push(document);
+    if selection.is_none_or(|s| s.take(&mut document)) {
+        objects.push(document);
+    }
     Ok(())
 }
 
@@ -390,13 +528,21 @@ fn is_archive(path: &Path) -> bool {
     name.ends_with(".tar.gz") || name.ends_with(".tgz")
 }
 
-fn collect_dir(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) -> std::io::Result<()> {
+fn collect_dir(
+    root: &Path,
+    dir: &Path,
+    wanted: &dyn Fn(&str) -> bool,
+    out: &mut BTreeMap<String, String>,
+) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         if path.is_dir() {
-            collect_dir(root, &path, out)?;
+            collect_dir(root, &path, wanted, out)?;
         } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml" || e == "jsonl" || e == "json") {
             let relative = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+            if !wanted(&relative) {
+                continue;
+            }
             out.insert(relative, std::fs::read_to_string(&path)?);
         }
     }
@@ -438,6 +584,77 @@ mod tests {
         sample().write(&folder).unwrap();
         assert!(folder.join("objects/core.Namespace.jsonl").is_file());
         assert_eq!(Snapshot::read(&folder).unwrap(), sample());
+    }
+
+    #[test]
+    fn a_selection_reads_only_the_objects_it_names_whatever_the_form() {
+        let dir = tempfile::tempdir().unwrap();
+        let gateway = ("networking.istio.io", "Gateway", "a", "gw");
+        let namespace = ("", "Namespace", "", "a");
+        let missing = ("", "Namespace", "", "zz");
+        let selection = Selection::of(
+            [gateway, namespace, missing]
+                .map(|(g, k, n, name)| (g.to_string(), k.to_string(), n.to_string(), name.to_string())),
+        );
+        let expected = Snapshot::new(
+            sample().info,
+            sample()
+                .objects
+                .into_iter()
+                .filter(|o| ["gw", "a"].contains(&o["metadata"]["name"].as_str().unwrap()))
+                .collect(),
+        );
+        for name in ["s.tar.gz", "snap"] {
+            let path = dir.path().join(name);
+            sample().write(&path).unwrap();
+            assert_eq!(Snapshot::read_selected(&path, Some(&selection)).unwrap(), expected, "{name}");
+            assert_eq!(Snapshot::read_selected(&path, None).unwrap(), sample(), "{name}");
+        }
+        // A file of a kind nobody asked for is not read: not even its errors show.
+        std::fs::write(dir.path().join("snap/objects/core.Pod.jsonl"), "not json\n").unwrap();
+        let snap = dir.path().join("snap");
+        assert_eq!(Snapshot::read_selected(&snap, Some(&selection)).unwrap(), expected);
+        assert!(Snapshot::read(&snap).is_err());
+        let file = dir.path().join("dump.yaml");
+        std::fs::write(
+            &file,
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Namespace\n  metadata:\n    name: b\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n",
+        )
+        .unwrap();
+        let names: Vec<String> = Snapshot::read_selected(&file, Some(&selection))
+            .unwrap()
+            .objects
+            .iter()
+            .map(|o| o["metadata"]["name"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(names, ["a"]);
+    }
+
+    #[test]
+    fn planning_reads_objects_without_status_and_pods_without_what_only_gates_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let pod = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": "a", "labels": {"app": "p"},
+                "creationTimestamp": "2026-01-01T00:00:00Z", "ownerReferences": [{"kind": "ReplicaSet", "name": "r"}]},
+            "spec": {"nodeName": "n1", "containers": [{"name": "istio-proxy", "image": "proxyv2:1.6.14"}]},
+            "status": {"phase": "Running"}});
+        let service = json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "s", "namespace": "a", "creationTimestamp": "2026-01-01T00:00:00Z"},
+            "status": {"loadBalancer": {}}});
+        let snapshot = Snapshot::new(sample().info, vec![pod, service]);
+        let path = dir.path().join("snap");
+        snapshot.write(&path).unwrap();
+        let read = Snapshot::read_selected(&path, Some(&Selection::Planning)).unwrap();
+        assert_eq!(
+            read.objects,
+            [
+                json!({"apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": "p", "namespace": "a", "labels": {"app": "p"}},
+                    "spec": {"containers": [{"name": "istio-proxy", "image": "proxyv2:1.6.14"}]}}),
+                json!({"apiVersion": "v1", "kind": "Service",
+                    "metadata": {"name": "s", "namespace": "a", "creationTimestamp": "2026-01-01T00:00:00Z"}})
+            ]
+        );
     }
 
     #[test]

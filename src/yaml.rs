@@ -60,8 +60,9 @@ pub fn parse_documents(text: &str) -> Result<Vec<Value>, YamlError> {
     Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
 }
 
-/// Writes a value as block-style YAML with a trailing newline.
-pub fn to_string(value: &Value) -> Result<String, EmitError> {
+/// Writes a value as block-style YAML with a trailing newline. Any serialisable value is written as
+/// its JSON form would be (a large plan is written without building that form first).
+pub fn to_string<T: serde::Serialize>(value: &T) -> Result<String, EmitError> {
     Ok(serde_saphyr::to_string(value)?)
 }
 

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::catalog::Catalog;
-use crate::inventory::{Inventory, ObjectId, lookup, text};
+use crate::inventory::{Inventory, ObjectId, lookup, str_of, text};
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -328,8 +328,8 @@ fn has_default_injector(inventory: &Inventory) -> bool {
                 .into_iter()
                 .flatten()
                 .any(|e| {
-                    text(e, "/key") == "istio-injection"
-                        && text(e, "/operator") == "In"
+                    str_of(e, "/key") == "istio-injection"
+                        && str_of(e, "/operator") == "In"
                         && e.get("values")
                             .and_then(Value::as_array)
                             .is_some_and(|v| v.iter().any(|x| x == "enabled"))
@@ -594,7 +594,7 @@ fn mtls_conflicts(inventory: &Inventory, out: &mut Vec<Finding>) {
         let strict = peers.iter().any(|p| {
             p.get("mtls").is_some_and(|m| m.get("mode").and_then(Value::as_str) != Some("PERMISSIVE"))
         });
-        if text(mp, "/metadata/name") == "default" && strict {
+        if str_of(mp, "/metadata/name") == "default" && strict {
             strict_mesh = true;
         }
     }
@@ -660,7 +660,7 @@ fn invalid_config(inventory: &Inventory, out: &mut Vec<Finding>) {
         .in_group("networking.istio.io")
         .filter(|o| text(o, "/apiVersion").starts_with("networking.istio.io/"))
     {
-        match text(object, "/kind").as_str() {
+        match str_of(object, "/kind") {
             "Gateway" => {
                 if empty(object, "/spec/servers") {
                     report(object, "a Gateway needs at least one server", Area::IngressEgress);

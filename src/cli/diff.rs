@@ -38,7 +38,7 @@ pub struct DiffArgs {
 }
 
 pub fn run(args: &DiffArgs) -> anyhow::Result<ExitCode> {
-    let (plan, observed) = match &args.plan {
+    let (plan, applied, deleted, observed) = match &args.plan {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))
@@ -46,19 +46,23 @@ pub fn run(args: &DiffArgs) -> anyhow::Result<ExitCode> {
             let plan: Plan = serde_json::from_value(crate::yaml::parse_one(&text)?)
                 .map_err(|e| anyhow::anyhow!("{} is not a sailplan plan: {e}", path.display()))
                 .hint("pass a plan file written by `sailplan plan --out`")?;
-            let (snapshot, _) = super::observed::read(
+            let (applied, deleted) = plan.end_objects();
+            // Only what the plan touches is read from a snapshot; a live read is whole.
+            let selection = diff::selection(&applied, &deleted);
+            let (snapshot, _) = super::observed::read_selected(
                 args.flags.snapshot.as_deref(),
+                Some(&selection),
                 &args.flags.cluster,
                 &args.flags.istio_namespace,
             )?;
-            (plan, snapshot.objects)
+            (plan, applied, deleted, snapshot.objects)
         }
         None => {
             let (plan, inventory) = args.flags.make()?;
-            (plan, inventory.into_objects())
+            let (applied, deleted) = plan.end_objects();
+            (plan, applied, deleted, inventory.into_objects())
         }
     };
-    let (applied, deleted) = plan.end_objects();
     let options = DiffOptions { sanitized: true, whole_objects: args.show_whole };
     let changes = diff::compare(&applied, &observed, &deleted, &options)?;
     let summary = Summary::of(&changes);

@@ -8,7 +8,7 @@ use super::ClusterFlags;
 use super::output::{WithHint, with_hint};
 use crate::cluster::live::LiveCluster;
 use crate::collect::{CollectOptions, observe};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Selection, Snapshot};
 
 /// The observed state, and what it came from (`snapshot` or `cluster`).
 pub fn read(
@@ -16,9 +16,19 @@ pub fn read(
     cluster: &ClusterFlags,
     istio_namespace: &str,
 ) -> anyhow::Result<(Snapshot, &'static str)> {
+    read_selected(snapshot, None, cluster, istio_namespace)
+}
+
+/// As [`read`], but of a snapshot only the objects `selection` names (a live read is whole).
+pub fn read_selected(
+    snapshot: Option<&Path>,
+    selection: Option<&Selection>,
+    cluster: &ClusterFlags,
+    istio_namespace: &str,
+) -> anyhow::Result<(Snapshot, &'static str)> {
     match snapshot {
         Some(path) => Ok((
-            Snapshot::read(path)
+            Snapshot::read_selected(path, selection)
                 .hint("pass a snapshot written by `sailplan collect`, or YAML from `kubectl get -o yaml`")?,
             "snapshot",
         )),

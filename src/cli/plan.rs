@@ -13,6 +13,7 @@ use crate::catalog::Strategy;
 use crate::inventory::Inventory;
 use crate::plan::model::{DataPlanePolicy, Plan};
 use crate::plan::{GatePolicy, PlanRequest, plan, summary};
+use crate::snapshot::Selection;
 
 /// `--strategy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -116,8 +117,12 @@ impl PlanFlags {
     /// Observes and plans; returns the plan and what was observed.
     pub fn make(&self) -> anyhow::Result<(Plan, Inventory)> {
         self.request("")?;
-        let (snapshot, observed_from) =
-            super::observed::read(self.snapshot.as_deref(), &self.cluster, &self.istio_namespace)?;
+        let (snapshot, observed_from) = super::observed::read_selected(
+            self.snapshot.as_deref(),
+            Some(&Selection::Planning),
+            &self.cluster,
+            &self.istio_namespace,
+        )?;
         let request = self.request(observed_from)?;
         let inventory = Inventory::from(snapshot);
         let plan = plan(&inventory, &request)
@@ -130,7 +135,7 @@ impl PlanFlags {
 pub fn to_text(plan: &Plan, format: OutputFormat) -> anyhow::Result<String> {
     Ok(match format {
         OutputFormat::Json => format!("{}\n", serde_json::to_string_pretty(plan)?),
-        OutputFormat::Yaml | OutputFormat::Text => crate::yaml::to_string(&serde_json::to_value(plan)?)?,
+        OutputFormat::Yaml | OutputFormat::Text => crate::yaml::to_string(plan)?,
     })
 }
 

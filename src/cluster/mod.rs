@@ -123,7 +123,11 @@ pub struct ObjectRef {
 impl ObjectRef {
     /// The reference of an object (its apiVersion, kind, namespace and name).
     pub fn of(object: &Value) -> Option<ObjectRef> {
-        let text = |pointer: &str| object.pointer(pointer).and_then(Value::as_str).map(str::to_string);
+        // `lookup`, not `Value::pointer`, which allocates per segment: the planner names every
+        // observed object this way.
+        let text = |pointer: &str| {
+            crate::inventory::lookup(object, pointer).and_then(Value::as_str).map(str::to_string)
+        };
         Some(ObjectRef {
             api_version: text("/apiVersion")?,
             kind: text("/kind")?,

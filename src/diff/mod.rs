@@ -31,6 +31,7 @@ use similar::TextDiff;
 use crate::chart::manifest::INSTALL_ORDER;
 use crate::cluster::ObjectRef;
 use crate::inventory::ObjectId;
+use crate::snapshot::Selection;
 pub use normalize::{REDACTED, normalize};
 
 /// What the plan does to an object.
@@ -249,6 +250,15 @@ pub fn compare(
         )
     });
     Ok(changes)
+}
+
+/// The observed objects [`compare`] looks at for these planned objects and deletions: compared
+/// with a snapshot read with this selection, they give the same changes as with the whole snapshot.
+pub fn selection(desired: &[Value], deletions: &[ObjectRef]) -> Selection {
+    let owned = |(group, kind, namespace, name): Key| {
+        (group.to_string(), kind.to_string(), namespace.to_string(), name.to_string())
+    };
+    Selection::of(desired.iter().filter_map(key_of).chain(deletions.iter().map(key_of_ref)).map(owned))
 }
 
 /// Compares one planned object with what is there (`None`: nothing).

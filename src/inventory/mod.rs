@@ -70,6 +70,12 @@ pub fn text(object: &Value, pointer: &str) -> String {
     lookup(object, pointer).and_then(Value::as_str).unwrap_or("").to_string()
 }
 
+/// A string field of an object, borrowed ("" when absent): for comparisons in scans over every
+/// object, where [`text`]'s copy would be the main cost.
+pub fn str_of<'v>(object: &'v Value, pointer: &str) -> &'v str {
+    lookup(object, pointer).and_then(Value::as_str).unwrap_or("")
+}
+
 /// A label of an object.
 pub fn label<'v>(object: &'v Value, key: &str) -> Option<&'v str> {
     object.get("metadata").and_then(|m| m.get("labels")).and_then(|l| l.get(key)).and_then(Value::as_str)

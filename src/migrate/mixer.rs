@@ -29,7 +29,7 @@ use serde_json::{Map, Value, json};
 use super::CONVERTED_FROM_ANNOTATION;
 use super::{ChangeSet, Input, Transform};
 use crate::analyze::{Area, Finding, Severity};
-use crate::inventory::{MIXER_COMPONENTS, ObjectId, text};
+use crate::inventory::{MIXER_COMPONENTS, ObjectId, str_of, text};
 
 /// The registered transform.
 pub struct MixerToTelemetryV2;
@@ -217,8 +217,8 @@ fn resolve<'v>(
     let mut found = None;
     for (index, object) in objects {
         let object_kind = kind_of(object);
-        if text(object, "/metadata/name") == name
-            && text(object, "/metadata/namespace") == ns
+        if str_of(object, "/metadata/name") == name
+            && str_of(object, "/metadata/namespace") == ns
             && kind.is_none_or(|k| k.eq_ignore_ascii_case(&object_kind))
         {
             found = Some(index);
@@ -328,7 +328,9 @@ impl<'a> Config<'a> {
 /// Whether the mesh has Mixer policy: the istio-policy Deployment, a policy adapter, a policy
 /// instance or a QuotaSpec.
 fn has_policy(config: &Config<'_>, objects: &[&Value]) -> bool {
-    objects.iter().any(|o| text(o, "/kind") == "Deployment" && text(o, "/metadata/name") == "istio-policy")
+    objects
+        .iter()
+        .any(|o| str_of(o, "/kind") == "Deployment" && str_of(o, "/metadata/name") == "istio-policy")
         || config.handlers.iter().any(|h| h.category.is_policy())
         || config.instances.iter().any(|i| POLICY_TEMPLATES.contains(&i.template.as_str()))
         || config.others_of_kind("QuotaSpec").next().is_some()
@@ -339,7 +341,7 @@ fn mesh_config(objects: &[&Value]) -> Value {
     let mut maps: Vec<&Value> = objects
         .iter()
         .copied()
-        .filter(|o| text(o, "/kind") == "ConfigMap" && text(o, "/metadata/name") == "istio")
+        .filter(|o| str_of(o, "/kind") == "ConfigMap" && str_of(o, "/metadata/name") == "istio")
         .collect();
     maps.sort_by_key(|o| ObjectId::of(o));
     maps.iter()
@@ -483,7 +485,7 @@ impl Transform for MixerToTelemetryV2 {
     fn run(&self, input: &Input<'_>) -> ChangeSet {
         let config = Config::new(input.objects);
         let mixer_running = input.objects.iter().copied().any(|o| {
-            text(o, "/kind") == "Deployment" && MIXER_COMPONENTS.contains(&text(o, "/metadata/name").as_str())
+            str_of(o, "/kind") == "Deployment" && MIXER_COMPONENTS.contains(&str_of(o, "/metadata/name"))
         });
         if config.all.is_empty() && !mixer_running {
             return ChangeSet::default();
@@ -520,7 +522,7 @@ impl Transform for MixerToTelemetryV2 {
             values["meshConfig"] = Value::Object(mesh_values);
         }
 
-        let authz = out.create.iter().any(|o| text(o, "/kind") == "AuthorizationPolicy");
+        let authz = out.create.iter().any(|o| str_of(o, "/kind") == "AuthorizationPolicy");
         let gates = [(GATE_METRICS, telemetry), (GATE_POLICY_OFF, policy), (GATE_AUTHZ_TCP, authz)];
         ChangeSet {
             create: out.create,
@@ -537,8 +539,8 @@ impl Transform for MixerToTelemetryV2 {
             .objects
             .iter()
             .filter(|o| {
-                matches!(text(o, "/kind").as_str(), "Deployment" | "Service")
-                    && MIXER_COMPONENTS.contains(&text(o, "/metadata/name").as_str())
+                matches!(str_of(o, "/kind"), "Deployment" | "Service")
+                    && MIXER_COMPONENTS.contains(&str_of(o, "/metadata/name"))
             })
             .map(|o| text(o, "/metadata/namespace"))
             .chain(std::iter::once(
@@ -566,7 +568,7 @@ impl Transform for MixerToTelemetryV2 {
                 }
                 "ServiceAccount" => name == "istio-mixer-service-account" && in_mixer_namespace,
                 "ClusterRole" | "ClusterRoleBinding" => name.starts_with("istio-mixer-"),
-                "CustomResourceDefinition" => crds_removed && text(object, "/spec/group") == CONFIG_GROUP,
+                "CustomResourceDefinition" => crds_removed && str_of(object, "/spec/group") == CONFIG_GROUP,
                 _ => false,
             }
         };

@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 
 use super::{ChangeSet, Input, Transform};
 use crate::analyze::{Area, Finding, Severity};
-use crate::inventory::{ObjectId, text};
+use crate::inventory::{ObjectId, str_of, text};
 
 /// The annotation that says which source Secret key fills each key of a generated Secret.
 pub const COPY_FROM_ANNOTATION: &str = "sailplan.dev/copy-from";
@@ -28,14 +28,14 @@ pub struct SdsEnablement;
 type Source = (String, String, String);
 
 fn finding(code: &'static str, severity: Severity, object: &Value, message: String, hint: &str) -> Finding {
-    let area = if text(object, "/kind") == "Secret" { Area::Security } else { Area::IngressEgress };
+    let area = if str_of(object, "/kind") == "Secret" { Area::Security } else { Area::IngressEgress };
     Finding { code, severity, area, object: Some(ObjectId::of(object)), message, hint: hint.to_string() }
 }
 
 /// The gateway Deployment a Gateway selects (its pod template carries every selector label).
 fn workload<'a>(gateway: &Value, objects: &'a [&'a Value]) -> Option<&'a Value> {
     let selector = gateway.pointer("/spec/selector").and_then(Value::as_object)?;
-    objects.iter().copied().filter(|o| text(o, "/kind") == "Deployment").find(|d| {
+    objects.iter().copied().filter(|o| str_of(o, "/kind") == "Deployment").find(|d| {
         let labels = d.pointer("/spec/template/metadata/labels");
         selector.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
     })
@@ -54,7 +54,7 @@ fn map_path(path: &str, deployment: &Value) -> Option<Source> {
             else {
                 continue;
             };
-            let volume = volumes.iter().find(|v| text(v, "/name") == text(mount, "/name"));
+            let volume = volumes.iter().find(|v| str_of(v, "/name") == text(mount, "/name"));
             let secret = volume.map(|v| text(v, "/secret/secretName")).filter(|s| !s.is_empty());
             if let Some(secret) = secret
                 && best.as_ref().is_none_or(|(len, _)| mount_path.len() > *len)
@@ -95,7 +95,7 @@ impl Transform for SdsEnablement {
             .objects
             .iter()
             .copied()
-            .filter(|o| text(o, "/kind") == "Secret")
+            .filter(|o| str_of(o, "/kind") == "Secret")
             .map(|s| ((text(s, "/metadata/namespace"), text(s, "/metadata/name")), s))
             .collect();
         let mut out = ChangeSet {
@@ -105,7 +105,7 @@ impl Transform for SdsEnablement {
         // (cert, key, ca) sources -> the Secret already generated for them.
         let mut generated: BTreeMap<(Source, Source, Option<Source>), String> = BTreeMap::new();
         for gateway in input.objects.iter().copied().filter(|o| {
-            text(o, "/kind") == "Gateway" && text(o, "/apiVersion").starts_with("networking.istio.io/")
+            str_of(o, "/kind") == "Gateway" && text(o, "/apiVersion").starts_with("networking.istio.io/")
         }) {
             let gateway_name = text(gateway, "/metadata/name");
             let mut rewritten = gateway.clone();
@@ -254,39 +254,46 @@ impl Transform for SdsEnablement {
         let mounted: BTreeMap<(String, String), String> = objects
             .iter()
             .filter_map(|o| {
-                let spec = match text(o, "/kind").as_str() {
+                let spec = match str_of(o, "/kind") {
                     "Pod" => o.get("spec"),
                     "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
-                        o.pointer("/spec/template/spec")
+                        crate::inventory::lookup(o, "/spec/template/spec")
                     }
                     _ => None,
                 }?;
                 Some((o, spec))
             })
             .flat_map(|(o, spec)| {
-                let namespace = text(o, "/metadata/namespace");
-                let owner = ObjectId::of(o).to_string();
-                spec.get("volumes")
+                let secrets: Vec<&str> = spec
+                    .get("volumes")
                     .and_then(Value::as_array)
                     .into_iter()
                     .flatten()
-                    .map(|v| text(v, "/secret/secretName"))
+                    .map(|v| str_of(v, "/secret/secretName"))
                     .filter(|name| !name.is_empty())
-                    .map(move |name| ((namespace.clone(), name), owner.clone()))
+                    .collect();
+                // Most pods mount no Secret; only those that do have their names copied.
+                let (namespace, owner) = match secrets.is_empty() {
+                    true => (String::new(), String::new()),
+                    false => (text(o, "/metadata/namespace"), ObjectId::of(o).to_string()),
+                };
+                secrets
+                    .into_iter()
+                    .map(move |name| ((namespace.clone(), name.to_string()), owner.clone()))
                     .collect::<Vec<_>>()
             })
             .collect();
         let citadel = objects
             .iter()
-            .any(|o| text(o, "/kind") == "Deployment" && text(o, "/metadata/name") == "istio-citadel");
-        let old_proxies = objects.iter().filter(|o| text(o, "/kind") == "Pod").any(|pod| {
+            .any(|o| str_of(o, "/kind") == "Deployment" && str_of(o, "/metadata/name") == "istio-citadel");
+        let old_proxies = objects.iter().filter(|o| str_of(o, "/kind") == "Pod").any(|pod| {
             pod.pointer("/spec/containers").and_then(Value::as_array).into_iter().flatten().any(|c| {
-                text(c, "/name") == "istio-proxy"
-                    && crate::inventory::image_version(&text(c, "/image"))
+                str_of(c, "/name") == "istio-proxy"
+                    && crate::inventory::image_version(str_of(c, "/image"))
                         .is_some_and(|v| (v.major, v.minor) < (1, 5))
             })
         });
-        let file_paths_in_use = objects.iter().filter(|o| text(o, "/kind") == "Gateway").any(|g| {
+        let file_paths_in_use = objects.iter().filter(|o| str_of(o, "/kind") == "Gateway").any(|g| {
             g.pointer("/spec/servers").and_then(Value::as_array).into_iter().flatten().any(|s| {
                 ["serverCertificate", "privateKey", "caCertificates"].iter().any(|f| {
                     s.get("tls")
@@ -297,14 +304,14 @@ impl Transform for SdsEnablement {
             })
         });
         let mut kept_for_citadel = 0;
-        for secret in objects.iter().filter(|o| text(o, "/kind") == "Secret") {
+        for secret in objects.iter().filter(|o| str_of(o, "/kind") == "Secret") {
             let namespace = text(secret, "/metadata/namespace");
             let name = text(secret, "/metadata/name");
             if matches!(name.as_str(), "istio-ca-secret" | "cacerts") {
                 continue;
             }
             let workload_secret =
-                text(secret, "/type") == "istio.io/key-and-cert" && name.starts_with("istio.");
+                str_of(secret, "/type") == "istio.io/key-and-cert" && name.starts_with("istio.");
             let gateway_secret = GATEWAY_FILE_SECRETS.contains(&name.as_str());
             if !(workload_secret || gateway_secret) {
                 continue;

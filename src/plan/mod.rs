@@ -29,7 +29,7 @@ use self::state::State;
 use crate::analyze::{self, Finding, Severity};
 use crate::catalog::{self, Catalog, Strategy};
 use crate::chart::ChartError;
-use crate::inventory::{Inventory, LEGACY_COMPONENTS, MIXER_COMPONENTS, text};
+use crate::inventory::{Inventory, LEGACY_COMPONENTS, MIXER_COMPONENTS, str_of, text};
 use crate::migrate::{self, ChangeSet, Input, Phase};
 use crate::render::{self, MeshRequest, RenderError, RenderedMesh};
 use crate::values::ValueOptions;
@@ -790,7 +790,7 @@ pub fn plan(inventory: &Inventory, request: &PlanRequest) -> Result<Plan, PlanEr
         if let Some((release, objects)) = objects_of(&base_mesh, "base") {
             let crds: Vec<String> = objects
                 .iter()
-                .filter(|o| text(o, "/kind") == "CustomResourceDefinition")
+                .filter(|o| str_of(o, "/kind") == "CustomResourceDefinition")
                 .map(|o| text(o, "/metadata/name"))
                 .collect();
             let (actions, undo) = planner.apply_actions(Some(&release), &release, objects);
@@ -903,15 +903,15 @@ pub fn plan(inventory: &Inventory, request: &PlanRequest) -> Result<Plan, PlanEr
                 let mut undo = Vec::new();
                 for (tag, from_revision) in &tags {
                     let name = format!("istio-revision-tag-{tag}");
-                    let Some(webhook) = webhooks.iter().find(|w| text(w, "/metadata/name") == name) else {
+                    let Some(webhook) = webhooks.iter().find(|w| str_of(w, "/metadata/name") == name) else {
                         continue;
                     };
                     let previous = planner
                         .state
                         .objects()
                         .find(|o| {
-                            text(o, "/kind") == "MutatingWebhookConfiguration"
-                                && text(o, "/metadata/name") == name
+                            str_of(o, "/kind") == "MutatingWebhookConfiguration"
+                                && str_of(o, "/metadata/name") == name
                         })
                         .cloned();
                     actions.push(Action::MoveTag {
@@ -968,7 +968,7 @@ pub fn plan(inventory: &Inventory, request: &PlanRequest) -> Result<Plan, PlanEr
             if let Some((release, objects)) = objects_of(&mesh, key) {
                 let deployments: Vec<String> = objects
                     .iter()
-                    .filter(|o| text(o, "/kind") == "Deployment")
+                    .filter(|o| str_of(o, "/kind") == "Deployment")
                     .map(|o| text(o, "/metadata/name"))
                     .collect();
                 let (actions, undo) = planner.apply_actions(Some(&release), &release, objects);
@@ -1003,7 +1003,7 @@ pub fn plan(inventory: &Inventory, request: &PlanRequest) -> Result<Plan, PlanEr
             if let Some((release, objects)) = objects_of(&promoted, "base") {
                 let webhooks: Vec<Value> = objects
                     .into_iter()
-                    .filter(|o| text(o, "/kind") == "ValidatingWebhookConfiguration")
+                    .filter(|o| str_of(o, "/kind") == "ValidatingWebhookConfiguration")
                     .collect();
                 if !webhooks.is_empty() {
                     let (actions, undo) = planner.apply_actions(Some(&release), &release, webhooks);
@@ -1053,7 +1053,7 @@ pub fn plan(inventory: &Inventory, request: &PlanRequest) -> Result<Plan, PlanEr
         let kept_crds: Vec<String> = objects_of(&mesh, "base")
             .map(|(_, o)| {
                 o.iter()
-                    .filter(|o| text(o, "/kind") == "CustomResourceDefinition")
+                    .filter(|o| str_of(o, "/kind") == "CustomResourceDefinition")
                     .map(|o| text(o, "/metadata/name"))
                     .collect()
             })
@@ -1063,7 +1063,7 @@ pub fn plan(inventory: &Inventory, request: &PlanRequest) -> Result<Plan, PlanEr
             .objects()
             .filter(|o| {
                 let name = text(o, "/metadata/name");
-                text(o, "/kind") == "CustomResourceDefinition"
+                str_of(o, "/kind") == "CustomResourceDefinition"
                     && name.split_once('.').is_some_and(|(_, g)| g.ends_with("istio.io"))
                     && !kept_crds.contains(&name)
             })

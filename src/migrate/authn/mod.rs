@@ -22,7 +22,7 @@ use self::jwt::Origins;
 use self::resolve::{Context, PortError, ResolvedPort, selects};
 use super::{CONVERTED_FROM_ANNOTATION, ChangeSet, Input, Transform};
 use crate::analyze::{Area, Finding, Severity};
-use crate::inventory::{ObjectId, text};
+use crate::inventory::{ObjectId, str_of, text};
 
 /// The registered transform.
 pub struct MeshPolicyToPeerAuthentication;
@@ -89,14 +89,14 @@ fn finding(code: &'static str, object: &Value, message: String, hint: &str) -> F
 }
 
 fn is_alpha(object: &Value, kind: &str) -> bool {
-    text(object, "/kind") == kind && text(object, "/apiVersion").starts_with("authentication.istio.io/")
+    str_of(object, "/kind") == kind && text(object, "/apiVersion").starts_with("authentication.istio.io/")
 }
 
 /// The mesh's root namespace, from the `istio` mesh ConfigMap (default `istio-system`).
 fn root_namespace(objects: &[&Value]) -> String {
     objects
         .iter()
-        .filter(|o| text(o, "/kind") == "ConfigMap" && text(o, "/metadata/name") == "istio")
+        .filter(|o| str_of(o, "/kind") == "ConfigMap" && str_of(o, "/metadata/name") == "istio")
         .filter_map(|o| o.pointer("/data/mesh").and_then(Value::as_str))
         .filter_map(|mesh| crate::yaml::parse_one(mesh).ok())
         .map(|mesh| text(&mesh, "/rootNamespace"))
@@ -332,10 +332,10 @@ fn rbac_covers(objects: &[&Value], namespace: &str, services: &[String]) -> bool
     objects
         .iter()
         .filter(|o| {
-            matches!(text(o, "/kind").as_str(), "ClusterRbacConfig" | "RbacConfig")
+            matches!(str_of(o, "/kind"), "ClusterRbacConfig" | "RbacConfig")
                 && text(o, "/apiVersion").starts_with("rbac.istio.io/")
         })
-        .any(|config| match text(config, "/spec/mode").as_str() {
+        .any(|config| match str_of(config, "/spec/mode") {
             "ON" => true,
             "ON_WITH_INCLUSION" => config.pointer("/spec/inclusion").is_some_and(listed),
             "ON_WITH_EXCLUSION" => !config.pointer("/spec/exclusion").is_some_and(listed),
@@ -383,7 +383,7 @@ impl<'a, 'i> Converter<'a, 'i> {
         });
         let mut candidates: Vec<(&Value, Level)> = Vec::new();
         for mesh in self.input.objects.iter().copied().filter(|o| is_alpha(o, "MeshPolicy")) {
-            if text(mesh, "/metadata/name") == "default" {
+            if str_of(mesh, "/metadata/name") == "default" {
                 candidates.push((mesh, Level::Mesh));
             } else {
                 self.findings.push(finding(
@@ -866,13 +866,13 @@ fn destination_rule_conflicts(
         if strict_port { Some(Mode::Strict) } else { mode }
     };
     for rule in objects.iter().filter(|o| {
-        text(o, "/kind") == "DestinationRule" && text(o, "/apiVersion").starts_with("networking.istio.io/")
+        str_of(o, "/kind") == "DestinationRule" && text(o, "/apiVersion").starts_with("networking.istio.io/")
     }) {
-        let plaintext = text(rule, "/spec/trafficPolicy/tls/mode") == "DISABLE"
+        let plaintext = str_of(rule, "/spec/trafficPolicy/tls/mode") == "DISABLE"
             || rule
                 .pointer("/spec/trafficPolicy/portLevelSettings")
                 .and_then(Value::as_array)
-                .is_some_and(|s| s.iter().any(|p| text(p, "/tls/mode") == "DISABLE"));
+                .is_some_and(|s| s.iter().any(|p| str_of(p, "/tls/mode") == "DISABLE"));
         if !plaintext {
             continue;
         }

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
-use crate::inventory::text;
+use crate::inventory::{str_of, text};
 
 /// The objects a conversion looks things up in, indexed once.
 pub struct Context<'a> {
@@ -76,8 +76,8 @@ impl<'a> Context<'a> {
         let mut workloads = Vec::new();
         for &object in objects {
             let namespace = text(object, "/metadata/namespace");
-            match text(object, "/kind").as_str() {
-                "Service" if text(object, "/apiVersion") == "v1" => services.push(object),
+            match str_of(object, "/kind") {
+                "Service" if str_of(object, "/apiVersion") == "v1" => services.push(object),
                 "Pod" => {
                     if let Some(spec) = object.get("spec") {
                         let labels = object.pointer("/metadata/labels").and_then(Value::as_object);
@@ -102,7 +102,7 @@ impl<'a> Context<'a> {
     pub fn service(&self, namespace: &str, name: &str) -> Option<&'a Value> {
         self.services
             .iter()
-            .find(|s| text(s, "/metadata/namespace") == namespace && text(s, "/metadata/name") == name)
+            .find(|s| str_of(s, "/metadata/namespace") == namespace && str_of(s, "/metadata/name") == name)
             .copied()
     }
 
@@ -174,7 +174,7 @@ impl<'a> Context<'a> {
                             let Some(n) = container_port.get("containerPort").and_then(Value::as_i64) else {
                                 continue;
                             };
-                            if text(container_port, "/name") == *s {
+                            if str_of(container_port, "/name") == *s {
                                 numbers.insert(n);
                             } else {
                                 by_other_name.insert(n);
@@ -208,7 +208,7 @@ impl<'a> Context<'a> {
         let wanted_name = selector.get("name").and_then(Value::as_str);
         let found = ports.iter().find(|p| match (wanted_number, wanted_name) {
             (Some(n), _) => p.get("port").and_then(Value::as_i64) == Some(n),
-            (None, Some(name)) => text(p, "/name") == name,
+            (None, Some(name)) => str_of(p, "/name") == name,
             (None, None) => false,
         });
         let Some(port) = found else {

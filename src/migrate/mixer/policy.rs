@@ -17,7 +17,7 @@ use super::expr::{self, Expr, Op};
 use super::{
     Adapter, CONVERTED_FROM_ANNOTATION, Config, Handler, Instance, Out, Rule, match_text, provenance,
 };
-use crate::inventory::{ObjectId, text};
+use crate::inventory::{ObjectId, str_of, text};
 
 /// A pod or pod template: (namespace, pod labels, service account).
 type Workload<'a> = (String, Option<&'a Map<String, Value>>, String);
@@ -31,7 +31,7 @@ impl<'a> Workloads<'a> {
     pub(super) fn new(objects: &'a [&'a Value]) -> Workloads<'a> {
         let mut items = Vec::new();
         for object in objects {
-            let pod = match text(object, "/kind").as_str() {
+            let pod = match str_of(object, "/kind") {
                 "Pod" => Some((object.pointer("/metadata/labels"), object.get("spec"))),
                 "Deployment"
                 | "StatefulSet"

@@ -14,7 +14,7 @@ use super::{
     Adapter, CONVERTED_FROM_ANNOTATION, Config, Handler, Instance, Out, Rule, always_matches, match_text,
     provenance,
 };
-use crate::inventory::text;
+use crate::inventory::{str_of, text};
 use crate::migrate::Input;
 
 /// The Prometheus names of the eight standard Mixer metrics (without the `istio_` prefix).
@@ -386,7 +386,7 @@ fn convert_metric(
     notes: &mut Notes,
 ) -> Result<(Metric, Vec<Problem>), Vec<Problem>> {
     let name = text(metric, "/name");
-    let kind = match text(metric, "/kind").as_str() {
+    let kind = match str_of(metric, "/kind") {
         "COUNTER" => "COUNTER",
         "GAUGE" => "GAUGE",
         "DISTRIBUTION" => "HISTOGRAM",
@@ -521,14 +521,12 @@ pub(super) fn convert(config: &Config<'_>, input: &Input<'_>, out: &mut Out) -> 
         |h: &Handler<'_>| h.params.get("metrics").and_then(Value::as_array).cloned().unwrap_or_default();
     let standard = prometheus
         .iter()
-        .find(|(_, h)| metrics_of(h).iter().any(|m| STANDARD_METRICS.contains(&text(m, "/name").as_str())))
+        .find(|(_, h)| metrics_of(h).iter().any(|m| STANDARD_METRICS.contains(&str_of(m, "/name"))))
         .map(|(_, h)| h.object)
         .or_else(|| {
-            input
-                .objects
-                .iter()
-                .copied()
-                .find(|o| text(o, "/kind") == "Deployment" && text(o, "/metadata/name") == "istio-telemetry")
+            input.objects.iter().copied().find(|o| {
+                str_of(o, "/kind") == "Deployment" && str_of(o, "/metadata/name") == "istio-telemetry"
+            })
         });
     if let Some(object) = standard {
         out.finding(
