@@ -5,7 +5,7 @@
 //! step is run with its gates (a canary control plane, moving the tag, a data-plane batch per five
 //! namespaces restarting every workload, the gateway, removing the old revision), and the end state
 //! is observed and diffed. Run with `cargo bench --bench rehearse`; results go in
-//! docs/benchmarks.md.
+//! docs/benchmarks.md. It allocates with mimalloc, as the `sailplan` binary does.
 
 use std::time::{Duration, Instant};
 
@@ -16,6 +16,9 @@ use sailplan::rehearse::{Ending, Options, rehearse};
 use sailplan::synthetic::{SyntheticSpec, generate};
 
 const RUNS: usize = 3;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let started = Instant::now();

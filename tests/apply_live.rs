@@ -163,11 +163,11 @@ fn full_plan(id: &str, ns: &str, fingerprint: &str) -> Plan {
 fn try_read_journal(dir: &Path, id: &str) -> Option<Journal> {
     let local = journal::local_dir(dir, id);
     let header = serde_json::from_str(&std::fs::read_to_string(local.join("header.json")).ok()?).ok()?;
+    // One step record per line, appended: the last line of a step stands.
     let mut pieces = Vec::new();
-    for entry in std::fs::read_dir(local.join("steps")).ok()? {
-        let path = entry.ok()?.path();
-        if path.extension().is_some_and(|e| e == "json") {
-            pieces.push(serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?);
+    for line in std::fs::read_to_string(local.join(journal::STEPS_FILE)).ok()?.lines() {
+        if !line.trim().is_empty() {
+            pieces.push(serde_json::from_str(line).ok()?);
         }
     }
     Some(Journal::from_pieces(header, pieces, None))

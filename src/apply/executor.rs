@@ -1512,11 +1512,9 @@ mod tests {
         assert!(cluster.object("ConfigMap", Some("apps"), "new").is_none(), "deleted by the undo");
         let labels = cluster.object("Namespace", None, "apps").unwrap()["metadata"]["labels"].clone();
         assert_eq!(labels, json!({"istio-injection": "enabled"}));
-        // The step's record is a file of its own.
-        let piece: StepPiece = serde_json::from_str(
-            &std::fs::read_to_string(dir.path().join("feedfacecafe/journal/steps/0000.json")).unwrap(),
-        )
-        .unwrap();
+        // The step's records are appended, one line per save; the last one stands.
+        let lines = std::fs::read_to_string(dir.path().join("feedfacecafe/journal/steps.jsonl")).unwrap();
+        let piece: StepPiece = serde_json::from_str(lines.lines().last().unwrap()).unwrap();
         assert_eq!((piece.index, piece.record.id.as_str()), (0, "s1"));
         assert_eq!(piece.record.status, StepStatus::Undone);
         assert_eq!(piece.record.gates[0].verdict, gates::Verdict::Fail);

@@ -5,14 +5,27 @@
 //! stored object grows with the plan: a small header (plan id, fingerprint, root CA digest, how many
 //! steps and a digest of their ids) and one record per step, written on its own whenever that step
 //! changes. A step that has never started has no record (it is pending). The pieces go to two
-//! places: locally under `.sailplan/<plan-id>/journal/` (`header.json` and `steps/<index>.json`), for
-//! the operator, and as ConfigMaps in the control-plane namespace (`sailplan-journal-<plan-id>` for
-//! the header, `sailplan-journal-<plan-id>-<index>` for each step, all labelled with the plan), so
-//! another machine (or the operator's colleague) resumes from the same record. On load the copy
-//! that has got further wins.
+//! places: locally under `.sailplan/<plan-id>/journal/`, for the operator, and as ConfigMaps in the
+//! control-plane namespace (`sailplan-journal-<plan-id>` for the header,
+//! `sailplan-journal-<plan-id>-<index>` for each step, all labelled with the plan), so another
+//! machine (or the operator's colleague) resumes from the same record. On load the copy that has
+//! got further wins.
 //!
-//! Journals written whole by earlier versions (`journal.json`, and the `journal.json` key of the
-//! header ConfigMap) are still read; the next save writes them in pieces.
+//! Locally the header is `header.json`, replaced whole (written to a partial file and renamed), and
+//! the step records are appended to `steps.jsonl`, one record per line; the last line of a step
+//! wins. Appending costs one write, where renaming a file over another makes ext4 flush it first, and
+//! a save comes after every action and gate. Crash safety rests on two rules: a save appends its
+//! whole line (record and newline) in one write, so a crash leaves at most the last line cut short,
+//! without its newline; such a line is ignored on load (its step keeps the record before it, which is
+//! what the cluster copy, written after the local one, holds too), while a broken line followed by
+//! others is corruption. And writing the header (every apply and rollback does so before it records
+//! a step) rewrites `steps.jsonl` with one line per started step, through a partial file and a
+//! rename, so a cut line never has another appended after it, and the file stays one line per save
+//! of one run.
+//!
+//! Journals written by earlier versions are still read: whole (`journal.json`, and the
+//! `journal.json` key of the header ConfigMap), or with one file per step record
+//! (`steps/<index>.json`); the next header save writes them as this version does.
 //!
 //! It names objects and records digests, times and gate messages; it never holds object content, so
 //! no Secret value can end up in it.
@@ -489,6 +502,9 @@ pub fn from_config_maps<'v>(maps: impl IntoIterator<Item = &'v Value>) -> Vec<Jo
     plans.into_values().filter_map(|pieces| pieces.journal(None)).collect()
 }
 
+/// The name of the local file step records are appended to.
+pub const STEPS_FILE: &str = "steps.jsonl";
+
 /// Writes `text` to `path` through a partial file, so a reader never sees half of it.
 fn write_file(path: &Path, text: &str) -> Result<(), JournalError> {
     let file_error =
@@ -498,7 +514,7 @@ fn write_file(path: &Path, text: &str) -> Result<(), JournalError> {
     }
     let mut partial = path.as_os_str().to_owned();
     partial.push(".partial");
-    std::fs::write(&partial, format!("{text}\n")).map_err(file_error)?;
+    std::fs::write(&partial, text).map_err(file_error)?;
     std::fs::rename(&partial, path).map_err(file_error)
 }
 
@@ -518,8 +534,13 @@ impl JournalStore {
         self.path.join("header.json")
     }
 
+    /// Where an earlier version wrote one file per step record.
     fn steps_dir(&self) -> PathBuf {
         self.path.join("steps")
+    }
+
+    fn steps_path(&self) -> PathBuf {
+        self.path.join(STEPS_FILE)
     }
 
     fn corrupt(place: &Path, message: impl ToString) -> JournalError {
@@ -553,6 +574,10 @@ impl JournalStore {
                 if let Some(text) = read(&path)? {
                     pieces.steps.push(serde_json::from_str(&text).map_err(|e| Self::corrupt(&path, e))?);
                 }
+            }
+            let path = self.steps_path();
+            if let Some(text) = read(&path)? {
+                pieces.steps.extend(step_lines(&text).map_err(|e| Self::corrupt(&path, e))?);
             }
         } else if let Some(text) = read(&self.legacy_path)? {
             pieces.legacy =
@@ -622,8 +647,10 @@ impl JournalStore {
         Ok(())
     }
 
-    /// Writes the header, locally and to the cluster. A journal an earlier version wrote whole has
-    /// every started step's record written too, and its old file removed.
+    /// Writes the header, locally and to the cluster, and rewrites the local step records with one
+    /// line per started step (see the module's documentation). A journal an earlier version wrote
+    /// whole has every started step's record written to the cluster too; the files of earlier
+    /// versions are removed.
     pub async fn save_header<C: Cluster>(
         &self,
         cluster: &C,
@@ -631,31 +658,27 @@ impl JournalStore {
     ) -> Result<(), JournalError> {
         journal.updated_at = now();
         let text = serde_json::to_string_pretty(&journal.header()).unwrap_or_default();
-        write_file(&self.header_path(), &text)?;
+        write_file(&self.header_path(), &format!("{text}\n"))?;
+        let started = |record: &StepRecord| record.status != StepStatus::Pending || record.attempts > 0;
+        let mut lines = String::new();
+        for (index, record) in journal.steps.iter().enumerate().filter(|(_, r)| started(r)) {
+            lines.push_str(&step_line(&piece(journal, index, record)));
+        }
+        write_file(&self.steps_path(), &lines)?;
+        remove(&self.steps_dir(), |p| std::fs::remove_dir_all(p))?;
         self.write_map(cluster, &self.name, "header", HEADER_KEY, text).await?;
         if journal.legacy {
-            for index in 0..journal.steps.len() {
-                if journal.steps[index].status != StepStatus::Pending || journal.steps[index].attempts > 0 {
-                    self.save_step(cluster, journal, index).await?;
-                }
+            for (index, record) in journal.steps.iter().enumerate().filter(|(_, r)| started(r)) {
+                self.write_step_map(cluster, &piece(journal, index, record)).await?;
             }
-            match std::fs::remove_file(&self.legacy_path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(JournalError::File {
-                        path: self.legacy_path.clone(),
-                        message: e.to_string(),
-                    });
-                }
-            }
+            remove(&self.legacy_path, |p| std::fs::remove_file(p))?;
             journal.legacy = false;
         }
         Ok(())
     }
 
-    /// Writes step `index`'s record, locally and to the cluster: as much as that one step records,
-    /// however long the plan.
+    /// Writes step `index`'s record, locally (appended) and to the cluster: as much as that one step
+    /// records, however long the plan.
     pub async fn save_step<C: Cluster>(
         &self,
         cluster: &C,
@@ -664,15 +687,75 @@ impl JournalStore {
     ) -> Result<(), JournalError> {
         journal.updated_at = now();
         let Some(record) = journal.steps.get(index) else { return Ok(()) };
-        let piece = StepPiece {
-            plan_id: journal.plan_id.clone(),
-            index,
-            updated_at: journal.updated_at.clone(),
-            record: record.clone(),
-        };
-        let text = serde_json::to_string_pretty(&piece).unwrap_or_default();
-        write_file(&self.steps_dir().join(format!("{index:04}.json")), &text)?;
-        self.write_map(cluster, &step_config_map_name(&self.plan_id, index), "step", STEP_KEY, text).await
+        let piece = piece(journal, index, record);
+        self.append(&step_line(&piece))?;
+        self.write_step_map(cluster, &piece).await
+    }
+
+    /// Appends `line` to the local step records in one write.
+    fn append(&self, line: &str) -> Result<(), JournalError> {
+        use std::io::Write as _;
+        let path = self.steps_path();
+        let file_error =
+            |e: std::io::Error| JournalError::File { path: path.clone(), message: e.to_string() };
+        let open = || std::fs::OpenOptions::new().create(true).append(true).open(&path);
+        let mut file = match open() {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(&self.path).map_err(file_error)?;
+                open()
+            }
+            opened => opened,
+        }
+        .map_err(file_error)?;
+        file.write_all(line.as_bytes()).map_err(file_error)
+    }
+
+    /// Writes a step record's ConfigMap.
+    async fn write_step_map<C: Cluster>(&self, cluster: &C, piece: &StepPiece) -> Result<(), JournalError> {
+        let text = serde_json::to_string_pretty(piece).unwrap_or_default();
+        let name = step_config_map_name(&self.plan_id, piece.index);
+        self.write_map(cluster, &name, "step", STEP_KEY, text).await
+    }
+}
+
+/// Step `index`'s record as it is stored on its own, as of the journal's last update.
+fn piece(journal: &Journal, index: usize, record: &StepRecord) -> StepPiece {
+    StepPiece {
+        plan_id: journal.plan_id.clone(),
+        index,
+        updated_at: journal.updated_at.clone(),
+        record: record.clone(),
+    }
+}
+
+/// A step record as a line of `steps.jsonl`, newline included.
+fn step_line(piece: &StepPiece) -> String {
+    let mut line = serde_json::to_string(piece).unwrap_or_default();
+    line.push('\n');
+    line
+}
+
+/// The step records of a `steps.jsonl`, in the order they were written. A last line without its
+/// newline that cannot be read was cut short by a crash while it was appended, and is left out.
+fn step_lines(text: &str) -> Result<Vec<StepPiece>, serde_json::Error> {
+    let mut pieces = Vec::new();
+    let mut lines = text.split('\n').filter(|l| !l.trim().is_empty()).peekable();
+    while let Some(line) = lines.next() {
+        match serde_json::from_str(line) {
+            Ok(piece) => pieces.push(piece),
+            Err(_) if lines.peek().is_none() && !text.ends_with('\n') => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(pieces)
+}
+
+/// Removes a file or directory an earlier version wrote, if it is there.
+fn remove(path: &Path, how: fn(&Path) -> std::io::Result<()>) -> Result<(), JournalError> {
+    match how(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(JournalError::File { path: path.to_path_buf(), message: e.to_string() }),
     }
 }
 
@@ -790,6 +873,47 @@ mod tests {
         let statuses: Vec<StepStatus> = found[0].steps.iter().map(|s| s.status).collect();
         assert_eq!(statuses, [StepStatus::Done, StepStatus::Running, StepStatus::Pending]);
         assert_eq!(step_config_map_name("0123456789abcdef", 7), "sailplan-journal-0123456789ab-0007");
+    }
+
+    #[tokio::test]
+    async fn step_records_are_appended_and_a_line_cut_short_by_a_crash_is_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = plan(&["a", "b"]);
+        let namespace =
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}});
+        let cluster = crate::cluster::sim::SimCluster::new(&Default::default(), [namespace]);
+        let store = JournalStore::new(dir.path(), &plan.metadata.id, "istio-system");
+        let mut journal = Journal::new(&plan);
+        store.save_header(&cluster, &mut journal).await.unwrap();
+        journal.steps[0].status = StepStatus::Running;
+        journal.steps[0].attempts = 1;
+        store.save_step(&cluster, &mut journal, 0).await.unwrap();
+        journal.steps[0].status = StepStatus::Done;
+        store.save_step(&cluster, &mut journal, 0).await.unwrap();
+        let read = || store.load_local().map(|p| p.journal(Some(&plan)));
+        let statuses = |journal: Journal| journal.steps.iter().map(|s| s.status).collect::<Vec<_>>();
+        assert_eq!(statuses(read().unwrap().unwrap()), [StepStatus::Done, StepStatus::Pending]);
+        let path = store.steps_path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 2, "one line per save");
+
+        // A crash while a third save was appended: its line is cut short and left out.
+        journal.steps[0].status = StepStatus::Failed;
+        let line = step_line(&piece(&journal, 0, &journal.steps[0]));
+        std::fs::write(&path, format!("{text}{}", &line[..line.len() / 2])).unwrap();
+        assert_eq!(statuses(read().unwrap().unwrap()), [StepStatus::Done, StepStatus::Pending]);
+        // A broken line with others after it is corruption.
+        std::fs::write(&path, format!("{}\n{text}", &line[..line.len() / 2])).unwrap();
+        assert!(matches!(read(), Err(JournalError::Corrupt { .. })));
+
+        // Writing the header rewrites the records, one line per started step.
+        std::fs::write(&path, &text).unwrap();
+        let mut journal = read().unwrap().unwrap();
+        store.save_header(&cluster, &mut journal).await.unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 1);
+        assert_eq!(statuses(read().unwrap().unwrap()), [StepStatus::Done, StepStatus::Pending]);
+        let remote = store.load_remote(&cluster).await.unwrap().journal(Some(&plan)).unwrap();
+        assert_eq!(statuses(remote), [StepStatus::Done, StepStatus::Pending]);
     }
 
     #[test]

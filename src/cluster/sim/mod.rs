@@ -19,7 +19,7 @@ mod discovery;
 mod merge;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures::StreamExt;
 use futures::stream::BoxStream;
@@ -43,20 +43,22 @@ type GroupKind = (String, String);
 /// (namespace, "" for cluster-scoped objects; name).
 type Name = (String, String);
 
-/// One stored object and what sailplan last applied of it (see [`merge`]).
+/// One stored object and what sailplan last applied of it (see [`merge`]). Both are shared, not
+/// copied, by whoever holds them: a stored version is never changed, only replaced by a new one.
 #[derive(Debug, Clone)]
 struct Entry {
-    object: Value,
-    applied: Option<Value>,
+    object: Arc<Value>,
+    applied: Option<Arc<Value>>,
 }
 
-/// A change, as watchers receive it.
+/// A change, as watchers receive it: the object as stored (or as it was when deleted).
 #[derive(Debug, Clone)]
 struct Change {
     group: String,
     kind: String,
     namespace: String,
-    event: WatchEvent,
+    deleted: bool,
+    object: Arc<Value>,
 }
 
 /// The in-memory cluster.
@@ -110,21 +112,18 @@ fn not_found(verb: &str, kind: &str, namespace: &str, name: &str) -> ClusterErro
 
 /// Whether two versions of an object differ in more than metadata and status (a new generation).
 fn spec_changed(old: &Value, new: &Value) -> bool {
-    let rest = |object: &Value| -> Vec<(String, Value)> {
+    fn rest(object: &Value) -> BTreeMap<&str, &Value> {
         object
             .as_object()
             .map(|map| {
                 map.iter()
                     .filter(|(k, _)| !matches!(k.as_str(), "metadata" | "status" | "apiVersion" | "kind"))
-                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .map(|(k, v)| (k.as_str(), v))
                     .collect()
             })
             .unwrap_or_default()
-    };
-    let (mut a, mut b) = (rest(old), rest(new));
-    a.sort_by(|x, y| x.0.cmp(&y.0));
-    b.sort_by(|x, y| x.0.cmp(&y.0));
-    a != b
+    }
+    rest(old) != rest(new)
 }
 
 const WORKLOADS: [&str; 3] = ["Deployment", "StatefulSet", "DaemonSet"];
@@ -172,7 +171,11 @@ impl SimCluster {
                     object["status"] = controllers::crd_status(&object);
                 }
             }
-            state.objects.entry(group_kind).or_default().insert(name, Entry { object, applied: None });
+            state
+                .objects
+                .entry(group_kind)
+                .or_default()
+                .insert(name, Entry { object: Arc::new(object), applied: None });
         }
         let (events, _) = broadcast::channel(WATCH_BUFFER);
         SimCluster { state: Mutex::new(state), events, kubernetes }
@@ -191,13 +194,13 @@ impl SimCluster {
             .iter()
             .filter(|((_, k), _)| k == kind)
             .find_map(|(_, objects)| objects.get(&key))
-            .map(|e| e.object.clone())
+            .map(|e| Value::clone(&e.object))
     }
 
     /// Every stored object, as the store holds it.
     pub fn objects(&self) -> Vec<Value> {
         let state = self.lock();
-        state.objects.values().flat_map(|objects| objects.values().map(|e| e.object.clone())).collect()
+        state.objects.values().flat_map(|objects| objects.values().map(|e| Value::clone(&e.object))).collect()
     }
 
     /// Writes one object as `how` says, under the store's rules.
@@ -258,19 +261,19 @@ impl SimCluster {
                 (new, old.applied.clone(), false)
             }
             (Write::Apply { dry_run }, old) => {
-                let applied = crate::cluster::applicable(object.clone());
+                let applied = Arc::new(crate::cluster::applicable(object.clone()));
                 let new = match old {
                     Some(old) => {
-                        let mut new = old.object.clone();
-                        merge::server_side_apply(&mut new, old.applied.as_ref(), &applied);
+                        let mut new = Value::clone(&old.object);
+                        merge::server_side_apply(&mut new, old.applied.as_deref(), &applied);
                         new
                     }
-                    None => applied.clone(),
+                    None => Value::clone(&applied),
                 };
                 (new, Some(applied), dry_run)
             }
             (Write::Patch(patch), Some(old)) => {
-                let mut new = old.object.clone();
+                let mut new = Value::clone(&old.object);
                 merge::merge_patch(&mut new, patch);
                 // A patch of `managedFields` is sailplan taking over an installer's fields (see
                 // `apply::takeover`): from now on what sailplan's applies leave out is removed, as if
@@ -280,7 +283,7 @@ impl SimCluster {
                         if let Some(metadata) = new.get_mut("metadata").and_then(Value::as_object_mut) {
                             metadata.remove("managedFields");
                         }
-                        Some(crate::cluster::applicable(old.object.clone()))
+                        Some(Arc::new(crate::cluster::applicable(Value::clone(&old.object))))
                     }
                     None => old.applied.clone(),
                 };
@@ -295,11 +298,12 @@ impl SimCluster {
             }
         }
         let old = old.map(|e| e.object);
-        state.stamp(old.as_ref(), &mut new);
+        state.stamp(old.as_deref(), &mut new);
         if dry_run {
             return Ok(new);
         }
-        Ok(state.commit(&self.events, group_kind, key, old.as_ref(), new, applied))
+        let stored = state.commit(&self.events, group_kind, key, old.as_deref(), new, applied);
+        Ok(Value::clone(&stored))
     }
 }
 
@@ -354,8 +358,8 @@ impl State {
         key: Name,
         old: Option<&Value>,
         new: Value,
-        applied: Option<Value>,
-    ) -> Value {
+        applied: Option<Arc<Value>>,
+    ) -> Arc<Value> {
         let kind = group_kind.1.clone();
         if touches_mesh(&kind, &new) || old.is_some_and(|o| touches_mesh(&kind, o)) {
             self.mesh = None;
@@ -364,16 +368,14 @@ impl State {
         match kind.as_str() {
             "CustomResourceDefinition" => {
                 self.served.add_crd(&stored);
-                let mut established = stored.clone();
+                let mut established = Value::clone(&stored);
                 established["status"] = controllers::crd_status(&stored);
                 stored = self.put_status(events, &group_kind, &key, established);
             }
             "Service" if group_kind.0.is_empty() => self.refresh_endpoints(events, &key.0, None),
             workload if WORKLOADS.contains(&workload) && group_kind.0 == "apps" => {
-                let template = |o: &Value| o.pointer("/spec/template").cloned();
-                let replicas = |o: &Value| o.pointer("/spec/replicas").cloned();
                 let changed = old.is_none_or(|old| {
-                    template(old) != template(&stored) || replicas(old) != replicas(&stored)
+                    ["/spec/template", "/spec/replicas"].iter().any(|p| old.pointer(p) != stored.pointer(p))
                 });
                 if changed {
                     stored = self.roll_out(events, &group_kind, &key);
@@ -391,16 +393,18 @@ impl State {
         group_kind: GroupKind,
         key: Name,
         mut object: Value,
-        applied: Option<Value>,
-    ) -> Value {
+        applied: Option<Arc<Value>>,
+    ) -> Arc<Value> {
         self.resource_version += 1;
         object["metadata"]["resourceVersion"] = json!(self.resource_version.to_string());
+        let object = Arc::new(object);
         if events.receiver_count() > 0 {
             let _ = events.send(Change {
                 group: group_kind.0.clone(),
                 kind: group_kind.1.clone(),
                 namespace: key.0.clone(),
-                event: WatchEvent::Applied(object.clone()),
+                deleted: false,
+                object: Arc::clone(&object),
             });
         }
         let entries = self.objects.entry(group_kind).or_default();
@@ -408,7 +412,7 @@ impl State {
             Some(applied) => Some(applied),
             None => entries.get(&key).and_then(|e| e.applied.clone()),
         };
-        entries.insert(key, Entry { object: object.clone(), applied });
+        entries.insert(key, Entry { object: Arc::clone(&object), applied });
         object
     }
 
@@ -419,7 +423,7 @@ impl State {
         group_kind: &GroupKind,
         key: &Name,
         object: Value,
-    ) -> Value {
+    ) -> Arc<Value> {
         self.put(events, group_kind.clone(), key.clone(), object, None)
     }
 
@@ -429,7 +433,7 @@ impl State {
         events: &broadcast::Sender<Change>,
         group_kind: &GroupKind,
         key: &Name,
-    ) -> Option<Value> {
+    ) -> Option<Arc<Value>> {
         let entry = self.objects.get_mut(group_kind)?.remove(key)?;
         if touches_mesh(&group_kind.1, &entry.object) {
             self.mesh = None;
@@ -439,14 +443,15 @@ impl State {
                 group: group_kind.0.clone(),
                 kind: group_kind.1.clone(),
                 namespace: key.0.clone(),
-                event: WatchEvent::Deleted(entry.object.clone()),
+                deleted: true,
+                object: Arc::clone(&entry.object),
             });
         }
         Some(entry.object)
     }
 
     /// The objects of a kind in one namespace (or all), in name order.
-    fn in_namespace<'s>(&'s self, group_kind: &GroupKind, namespace: Option<&str>) -> Vec<&'s Value> {
+    fn in_namespace<'s>(&'s self, group_kind: &GroupKind, namespace: Option<&str>) -> Vec<&'s Arc<Value>> {
         let Some(objects) = self.objects.get(group_kind) else { return Vec::new() };
         match namespace {
             None => objects.values().map(|e| &e.object).collect(),
@@ -467,7 +472,8 @@ impl State {
             &("admissionregistration.k8s.io".to_string(), "MutatingWebhookConfiguration".to_string()),
             None,
         );
-        let mesh = Mesh::read(deployments.into_iter(), webhooks.into_iter());
+        let mesh =
+            Mesh::read(deployments.into_iter().map(Arc::as_ref), webhooks.into_iter().map(Arc::as_ref));
         self.mesh = Some(mesh.clone());
         mesh
     }
@@ -485,9 +491,17 @@ impl State {
     }
 
     /// Replaces a workload's pods with new ones from its template and records the finished rollout
-    /// in its status; returns the workload as stored.
-    fn roll_out(&mut self, events: &broadcast::Sender<Change>, group_kind: &GroupKind, key: &Name) -> Value {
-        let Some(workload) = self.get(group_kind, key).map(|e| e.object.clone()) else { return Value::Null };
+    /// in its status; returns the workload as stored. The pods of one rollout differ only in name
+    /// and IP (and the server's metadata), so one is built from the template and the rest copy it.
+    fn roll_out(
+        &mut self,
+        events: &broadcast::Sender<Change>,
+        group_kind: &GroupKind,
+        key: &Name,
+    ) -> Arc<Value> {
+        let Some(workload) = self.get(group_kind, key).map(|e| Arc::clone(&e.object)) else {
+            return Arc::new(Value::Null);
+        };
         let namespace = key.0.as_str();
         // The labels of the pods that go and come: only Services selecting them change endpoints.
         let mut changed = Vec::new();
@@ -501,49 +515,44 @@ impl State {
             .get(&(String::new(), "Namespace".to_string()), &(String::new(), namespace.to_string()))
             .and_then(|n| n.object.pointer("/metadata/labels").and_then(Value::as_object))
             .cloned();
-        let template = workload.pointer("/spec/template").cloned().unwrap_or_else(|| json!({}));
+        let empty = json!({});
+        let template = workload.pointer("/spec/template").unwrap_or(&empty);
         let hash = crate::digest::sha256_hex(template.to_string().as_bytes());
         let hash = &hash[..10];
         let count = controllers::replicas(&workload);
-        let mut ready = 0;
+        let owner = match group_kind.1.as_str() {
+            "StatefulSet" | "DaemonSet" => (group_kind.1.clone(), key.1.clone()),
+            _ => ("ReplicaSet".to_string(), format!("{}-{hash}", key.1)),
+        };
+        let injection = mesh.injection(
+            namespace_labels.as_ref(),
+            template.pointer("/metadata/labels").and_then(Value::as_object),
+            template.pointer("/metadata/annotations").and_then(Value::as_object),
+        );
+        let mut first =
+            controllers::pod_from_template(template, namespace, "", (&owner.0, &owner.1), injection, "");
+        if group_kind.1 == "Deployment" {
+            first["metadata"]["labels"]["pod-template-hash"] = json!(hash);
+        }
+        let ready = if controllers::pod_ready(&first) { count } else { 0 };
+        if count > 0 {
+            changed.push(first.pointer("/metadata/labels").cloned().unwrap_or(Value::Null));
+        }
         for index in 0..count {
-            let (name, owner) = match group_kind.1.as_str() {
-                "StatefulSet" => (format!("{}-{index}", key.1), ("StatefulSet".to_string(), key.1.clone())),
-                "DaemonSet" => (
-                    format!("{}-{}", key.1, suffix(self.uids + index as u64)),
-                    ("DaemonSet".to_string(), key.1.clone()),
-                ),
-                _ => (
-                    format!("{}-{hash}-{}", key.1, suffix(self.uids + index as u64)),
-                    ("ReplicaSet".to_string(), format!("{}-{hash}", key.1)),
-                ),
+            let name = match group_kind.1.as_str() {
+                "StatefulSet" => format!("{}-{index}", key.1),
+                "DaemonSet" => format!("{}-{}", key.1, suffix(self.uids + index as u64)),
+                _ => format!("{}-{hash}-{}", key.1, suffix(self.uids + index as u64)),
             };
-            let injection = mesh.injection(
-                namespace_labels.as_ref(),
-                template.pointer("/metadata/labels").and_then(Value::as_object),
-                template.pointer("/metadata/annotations").and_then(Value::as_object),
-            );
             self.ips += 1;
             let ip = format!("10.{}.{}.{}", (self.ips >> 16) & 0xff, (self.ips >> 8) & 0xff, self.ips & 0xff);
-            let mut pod = controllers::pod_from_template(
-                &template,
-                namespace,
-                &name,
-                (&owner.0, &owner.1),
-                injection,
-                &ip,
-            );
-            if group_kind.1 == "Deployment" {
-                pod["metadata"]["labels"]["pod-template-hash"] = json!(hash);
-            }
-            if controllers::pod_ready(&pod) {
-                ready += 1;
-            }
+            let mut pod = first.clone();
+            pod["metadata"]["name"] = json!(name);
+            pod["status"]["podIP"] = json!(ip);
             self.stamp(None, &mut pod);
-            changed.push(pod.pointer("/metadata/labels").cloned().unwrap_or(Value::Null));
             self.put(events, pod_kind(), (namespace.to_string(), name), pod, None);
         }
-        let mut updated = workload;
+        let mut updated = Value::clone(&workload);
         updated["status"] = controllers::workload_status(&updated, count, ready);
         let stored = self.put_status(events, group_kind, key, updated);
         self.refresh_endpoints(events, namespace, Some(&changed));
@@ -558,7 +567,7 @@ impl State {
         namespace: &str,
         changed: Option<&[Value]>,
     ) {
-        let services: Vec<Value> = self
+        let services: Vec<Arc<Value>> = self
             .in_namespace(&(String::new(), "Service".to_string()), Some(namespace))
             .into_iter()
             .filter(|s| {
@@ -573,18 +582,19 @@ impl State {
             return;
         }
         let computed: Vec<(Value, Value)> = {
-            let pods = self.in_namespace(&pod_kind(), Some(namespace));
+            let pods: Vec<&Value> =
+                self.in_namespace(&pod_kind(), Some(namespace)).into_iter().map(Arc::as_ref).collect();
             services.iter().map(|service| controllers::endpoints_of(service, &pods)).collect()
         };
         for (endpoints, slice) in computed {
             for (object, field) in [(endpoints, "subsets"), (slice, "endpoints")] {
                 let Some((group_kind, key)) = key_of(&object) else { continue };
-                let old = self.get(&group_kind, &key).map(|e| e.object.clone());
+                let old = self.get(&group_kind, &key).map(|e| Arc::clone(&e.object));
                 if old.as_ref().is_some_and(|o| o.get(field) == object.get(field)) {
                     continue;
                 }
                 let mut object = object;
-                self.stamp(old.as_ref(), &mut object);
+                self.stamp(old.as_deref(), &mut object);
                 self.put(events, group_kind, key, object, None);
             }
         }
@@ -777,15 +787,10 @@ impl Cluster for SimCluster {
             let wanted = change.group == resource.group
                 && change.kind == resource.kind
                 && namespace.as_ref().is_none_or(|n| *n == change.namespace);
-            let event = match change.event {
-                WatchEvent::Applied(object) if wanted && selector.matches(&object) => {
-                    Some(Ok(WatchEvent::Applied(as_served(&object, &resource))))
-                }
-                WatchEvent::Deleted(object) if wanted && selector.matches(&object) => {
-                    Some(Ok(WatchEvent::Deleted(as_served(&object, &resource))))
-                }
-                _ => None,
-            };
+            let event = (wanted && selector.matches(&change.object)).then(|| {
+                let object = as_served(&change.object, &resource);
+                Ok(if change.deleted { WatchEvent::Deleted(object) } else { WatchEvent::Applied(object) })
+            });
             futures::future::ready(event)
         });
         futures::stream::iter(initial).chain(changes).boxed()
