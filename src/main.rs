@@ -2,7 +2,9 @@
 //!
 //! It allocates with mimalloc: reading a large cluster's snapshot makes millions of small JSON
 //! strings and maps, and the system allocator spends much of planning's time and memory on them
-//! (docs/benchmarks.md).
+//! (docs/benchmarks.md). Without transparent huge pages (mimalloc's `no_thp`): with them, memory
+//! mimalloc returns to the system and takes back is zeroed again 2 MiB at a time, which cost planning
+//! a large cluster seconds of system time.
 
 use std::process::ExitCode;
 

@@ -11,13 +11,13 @@ use sha2::{Digest, Sha256};
 const VOLATILE_KINDS: [&str; 7] =
     ["Pod", "ReplicaSet", "Endpoints", "EndpointSlice", "Event", "Lease", "ControllerRevision"];
 
-/// The fingerprint of `objects` (sanitised as `collect` records them), as `sha256:<hex>`. The order
-/// of the objects does not matter.
+/// The fingerprint of `objects` (sanitised as `collect` records them), as `sha256:<hex>`: the digest
+/// of the sorted digests of the objects' normalised JSON. The order of the objects does not matter.
 pub fn of(objects: &[Value]) -> String {
-    let mut lines: Vec<String> = crate::parallel::map(
+    let mut digests: Vec<[u8; 32]> = crate::parallel::map(
         objects,
         |_| 1,
-        |object| -> Result<Option<String>, std::convert::Infallible> {
+        |object| -> Result<Option<[u8; 32]>, std::convert::Infallible> {
             let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
             if VOLATILE_KINDS.contains(&kind) {
                 return Ok(None);
@@ -31,18 +31,17 @@ pub fn of(objects: &[Value]) -> String {
             } else {
                 crate::diff::normalize(object)
             };
-            Ok(Some(normal.to_string()))
+            Ok(Some(Sha256::digest(normal.to_string()).into()))
         },
     )
     .unwrap_or_default()
     .into_iter()
     .flatten()
     .collect();
-    lines.sort_unstable();
+    digests.sort_unstable();
     let mut hasher = Sha256::new();
-    for line in &lines {
-        hasher.update(line.as_bytes());
-        hasher.update(b"\n");
+    for digest in &digests {
+        hasher.update(digest);
     }
     format!("sha256:{}", crate::digest::hex(&hasher.finalize()))
 }
