@@ -935,21 +935,11 @@ impl<'a, C: Cluster> Run<'a, C> {
 
     /// The `restartedAt` annotation of a workload's pod template, if it has one.
     async fn restarted_with(&mut self, workload: &ObjectRef) -> Result<Option<String>, ActionError> {
-        let cluster_error = |source: ClusterError| ActionError::Cluster {
+        let found = self.current(workload).await.map_err(|source| ActionError::Cluster {
             verb: "get",
             object: workload.to_string(),
             source: Box::new(source),
-        };
-        let resource = self
-            .kinds
-            .resource(self.cluster, &workload.api_version, &workload.kind)
-            .await
-            .map_err(cluster_error)?;
-        let found = self
-            .cluster
-            .get(&resource, workload.namespace.as_deref(), &workload.name)
-            .await
-            .map_err(cluster_error)?;
+        })?;
         Ok(found.and_then(|w| {
             w.pointer("/spec/template/metadata/annotations")
                 .and_then(|a| a.get(RESTARTED_AT))
@@ -960,27 +950,26 @@ impl<'a, C: Cluster> Run<'a, C> {
 
     /// Server-side applies one object (copying Secret data named by `sailplan.dev/copy-from` in the
     /// cluster), waiting for a kind whose CRD was applied moments ago to be served.
+    /// The object `reference` names as the cluster has it now (none if it does not exist).
+    async fn current(&mut self, reference: &ObjectRef) -> Result<Option<Value>, ClusterError> {
+        let resource = self.kinds.resource(self.cluster, &reference.api_version, &reference.kind).await?;
+        self.cluster.get(&resource, reference.namespace.as_deref(), &reference.name).await
+    }
+
     /// Waits while `reference` is being deleted (a CRD deletes its objects first, a namespace its
     /// contents): applying a backup to an object on its way out would be lost with it.
     async fn wait_until_not_terminating(&mut self, reference: &ObjectRef) -> Result<(), ActionError> {
-        let failed = |source: ClusterError| ActionError::Cluster {
-            verb: "get",
-            object: reference.to_string(),
-            source: Box::new(source),
-        };
-        let resource = match self.kinds.resource(self.cluster, &reference.api_version, &reference.kind).await
-        {
-            // A kind not served (yet: its CRD is being restored) has no object being deleted.
-            Err(ClusterError::UnknownKind { .. }) => return Ok(()),
-            found => found.map_err(failed)?,
-        };
         let deadline = tokio::time::Instant::now() + NEW_KIND_WAIT;
         loop {
-            let current =
-                match self.cluster.get(&resource, reference.namespace.as_deref(), &reference.name).await {
-                    Err(ClusterError::UnknownKind { .. }) => return Ok(()),
-                    found => found.map_err(failed)?,
-                };
+            let current = match self.current(reference).await {
+                // A kind not served (yet: its CRD is being restored) has no object being deleted.
+                Err(ClusterError::UnknownKind { .. }) => return Ok(()),
+                found => found.map_err(|source| ActionError::Cluster {
+                    verb: "get",
+                    object: reference.to_string(),
+                    source: Box::new(source),
+                })?,
+            };
             let terminating = current.is_some_and(|c| c.pointer("/metadata/deletionTimestamp").is_some());
             if !terminating || tokio::time::Instant::now() >= deadline {
                 return Ok(());
@@ -997,16 +986,7 @@ impl<'a, C: Cluster> Run<'a, C> {
             object: reference.to_string(),
             source: Box::new(source),
         };
-        let resource = self
-            .kinds
-            .resource(self.cluster, &reference.api_version, &reference.kind)
-            .await
-            .map_err(|e| failed("get", e))?;
-        let current = self
-            .cluster
-            .get(&resource, reference.namespace.as_deref(), &reference.name)
-            .await
-            .map_err(|e| failed("get", e))?;
+        let current = self.current(reference).await.map_err(|e| failed("get", e))?;
         let Some((current, entries)) = current.and_then(|c| takeover::transferred(&c).map(|e| (c, e))) else {
             return Ok(());
         };
@@ -1702,6 +1682,24 @@ mod tests {
     }
 
     /// The validating webhook as release `owner` stamps it.
+    /// Records release `istiod` as deployed with `owned` (stamped as its objects) and applies them.
+    async fn deployed_istiod(cluster: &SimCluster, mut owned: Vec<Manifest>) {
+        release::stamp(&mut owned, "istiod", "istio-system");
+        let store = ReleaseStore::new(cluster);
+        let content = ReleaseContent {
+            chart: ReleaseChart::default(),
+            config: Map::new(),
+            manifest: release::manifest_text(&owned).unwrap(),
+            notes: String::new(),
+            labels: BTreeMap::new(),
+        };
+        let installed = store.begin_install("istiod", "istio-system", content).await.unwrap();
+        store.mark_deployed(&installed).await.unwrap();
+        for manifest in &owned {
+            cluster.apply(&manifest.object, ApplyOptions { dry_run: false, force: true }).await.unwrap();
+        }
+    }
+
     fn webhook(owner: &str) -> Value {
         let mut manifests = vec![Manifest {
             source: "istiod/templates/validatingwebhookconfiguration.yaml".into(),
@@ -1728,24 +1726,15 @@ mod tests {
         // Release istiod owns the webhook and a ConfigMap.
         let config = json!({"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "istio", "namespace": "istio-system"}, "data": {"mesh": "{}"}});
-        let mut owned = vec![
-            Manifest { source: "istiod/templates/webhook.yaml".into(), object: webhook("istiod") },
-            Manifest { source: "istiod/templates/configmap.yaml".into(), object: config },
-        ];
-        release::stamp(&mut owned, "istiod", "istio-system");
+        deployed_istiod(
+            &cluster,
+            vec![
+                Manifest { source: "istiod/templates/webhook.yaml".into(), object: webhook("istiod") },
+                Manifest { source: "istiod/templates/configmap.yaml".into(), object: config },
+            ],
+        )
+        .await;
         let store = ReleaseStore::new(&*cluster);
-        let content = ReleaseContent {
-            chart: ReleaseChart::default(),
-            config: Map::new(),
-            manifest: release::manifest_text(&owned).unwrap(),
-            notes: String::new(),
-            labels: BTreeMap::new(),
-        };
-        let installed = store.begin_install("istiod", "istio-system", content).await.unwrap();
-        store.mark_deployed(&installed).await.unwrap();
-        for manifest in &owned {
-            cluster.apply(&manifest.object, ApplyOptions { dry_run: false, force: true }).await.unwrap();
-        }
         let moved = ObjectRef::of(&webhook("istiod")).unwrap();
         let steps = |handover: Value| {
             json!([{"id": "s1", "hop": 1, "phase": "base", "title": "base",
@@ -1804,20 +1793,12 @@ mod tests {
     #[tokio::test]
     async fn an_undone_handover_leaves_the_old_release_listing_the_object() {
         let cluster = cluster().await;
-        let mut owned =
-            vec![Manifest { source: "istiod/templates/webhook.yaml".into(), object: webhook("istiod") }];
-        release::stamp(&mut owned, "istiod", "istio-system");
+        deployed_istiod(
+            &cluster,
+            vec![Manifest { source: "istiod/templates/webhook.yaml".into(), object: webhook("istiod") }],
+        )
+        .await;
         let store = ReleaseStore::new(&*cluster);
-        let content = ReleaseContent {
-            chart: ReleaseChart::default(),
-            config: Map::new(),
-            manifest: release::manifest_text(&owned).unwrap(),
-            notes: String::new(),
-            labels: BTreeMap::new(),
-        };
-        let installed = store.begin_install("istiod", "istio-system", content).await.unwrap();
-        store.mark_deployed(&installed).await.unwrap();
-        cluster.apply(&webhook("istiod"), ApplyOptions { dry_run: false, force: true }).await.unwrap();
         let moved = ObjectRef::of(&webhook("istiod")).unwrap();
         let plan = plan(
             &fingerprint(&cluster).await,
