@@ -17,7 +17,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,7 +29,7 @@ use sailplan::collect::{CollectOptions, observe};
 use sailplan::plan::model::Plan;
 use serde_json::{Value, json};
 use support::fault_proxy::{FaultProxy, Faults};
-use support::{cluster, resource, wait_for, with_temp_ns};
+use support::{cluster, resource, sailplan, stderr, wait_for, with_temp_ns};
 
 /// The tests of this binary one at a time (a plan's fingerprint covers the whole cluster).
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -271,12 +271,6 @@ async fn a_plan_runs_to_completion_and_running_it_again_changes_nothing() {
     .await;
 }
 
-fn sailplan(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_sailplan"));
-    command.args(args).env("NO_COLOR", "1");
-    command
-}
-
 /// `sailplan apply PLAN --yes` against the test cluster, with `ns` as the control-plane namespace.
 fn apply_command(plan: &Path, ns: &str, dir: &Path, extra: &[&str]) -> Command {
     let kubeconfig = cluster().kubeconfig.to_str().unwrap().to_string();
@@ -301,10 +295,6 @@ fn write_plan(dir: &Path, plan: &Plan) -> PathBuf {
     let path = dir.join("plan.yaml");
     std::fs::write(&path, serde_json::to_string_pretty(plan).unwrap()).unwrap();
     path
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,15 +6,16 @@
 
 #![allow(clippy::unwrap_used)] // integration tests: a failed unwrap is a failed test
 
-use std::path::Path;
+#[path = "support/snapshots.rs"]
+mod snapshots;
 
 use sailplan::catalog::Strategy;
 use sailplan::inventory::Inventory;
 use sailplan::plan::model::{Action, DataPlanePolicy, Plan, StepPhase};
 use sailplan::plan::{PlanError, PlanRequest};
 use sailplan::snapshot::Snapshot;
-use sailplan::synthetic::{SyntheticSpec, generate};
 use serde_json::{Value, json};
+use snapshots::{example, synthetic};
 
 /// Plans from a snapshot, as `sailplan plan --snapshot` does.
 fn plan(snapshot: &Snapshot, request: &PlanRequest) -> Result<Plan, PlanError> {
@@ -34,23 +35,6 @@ fn request(to: &str, strategy: Option<Strategy>) -> PlanRequest {
         observed_from: "snapshot".to_string(),
         charts_dir: None,
     }
-}
-
-fn example(name: &str) -> Snapshot {
-    Snapshot::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/snapshots").join(name)).unwrap()
-}
-
-fn synthetic(version: &str, revision: Option<&str>, legacy: bool) -> Snapshot {
-    generate(&SyntheticSpec {
-        namespaces: 6,
-        pods: 30,
-        istio_objects: 12,
-        version: version.to_string(),
-        revision: revision.map(str::to_string),
-        legacy,
-        seed: 7,
-    })
-    .unwrap()
 }
 
 fn names(objects: &[sailplan::cluster::ObjectRef]) -> Vec<String> {

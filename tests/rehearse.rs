@@ -7,6 +7,9 @@
 
 #![allow(clippy::unwrap_used)] // integration tests: a failed unwrap is a failed test
 
+#[path = "support/snapshots.rs"]
+mod snapshots;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -16,8 +19,8 @@ use sailplan::plan::PlanRequest;
 use sailplan::plan::model::{Action, DataPlanePolicy};
 use sailplan::rehearse::{Ending, Options, Rehearsal, rehearse};
 use sailplan::snapshot::Snapshot;
-use sailplan::synthetic::{SyntheticSpec, generate};
 use serde_json::json;
+use snapshots::{example, synthetic};
 
 fn options(to: &str, strategy: Option<Strategy>, fail_gate: Option<&str>) -> Options {
     Options {
@@ -43,23 +46,6 @@ fn options(to: &str, strategy: Option<Strategy>, fail_gate: Option<&str>) -> Opt
         gate_timeout: Duration::from_secs(2),
         progress: Mode::Quiet,
     }
-}
-
-fn example(name: &str) -> Snapshot {
-    Snapshot::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/snapshots").join(name)).unwrap()
-}
-
-fn synthetic(version: &str, revision: Option<&str>, legacy: bool) -> Snapshot {
-    generate(&SyntheticSpec {
-        namespaces: 6,
-        pods: 30,
-        istio_objects: 12,
-        version: version.to_string(),
-        revision: revision.map(str::to_string),
-        legacy,
-        seed: 7,
-    })
-    .unwrap()
 }
 
 fn run(snapshot: &Snapshot, options: &Options) -> Rehearsal {

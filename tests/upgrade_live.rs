@@ -18,31 +18,23 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use sailplan::cluster::Cluster;
+use sailplan::cluster::{Cluster, applicable};
 use sailplan::snapshot::Snapshot;
 use serde_json::{Value, json};
-use support::{cluster, resource, run_tool, wait_for};
+use support::{cluster, resource, run_tool, stderr, wait_for};
 
 const EXAMPLE: &str = "examples/snapshots/istio-1.5";
 /// Gates that need traffic, a Prometheus or the internet, none of which the test cluster has.
 const NO_DATA: &str = "jwks-reachable,gateway-tls-handshake,telemetry-v2-metrics,authz-tcp-scoped";
 
+/// `sailplan` with `args` against the test cluster, run to the end.
 fn sailplan(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sailplan"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("KUBECONFIG", &cluster().kubeconfig)
-        .output()
-        .unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
+    support::sailplan(args).env("KUBECONFIG", &cluster().kubeconfig).output().unwrap()
 }
 
 fn stdout(output: &Output) -> String {
@@ -64,11 +56,7 @@ fn legacy_install() -> Vec<Vec<Value>> {
         {
             continue;
         }
-        let metadata = object["metadata"].as_object_mut().unwrap();
-        for server_field in ["uid", "resourceVersion", "creationTimestamp", "generation"] {
-            metadata.remove(server_field);
-        }
-        object.as_object_mut().unwrap().remove("status");
+        object = applicable(object);
         match kind.as_str() {
             "CustomResourceDefinition" => {
                 object["spec"].as_object_mut().unwrap().remove("preserveUnknownFields");
@@ -162,14 +150,9 @@ fn changed_objects(diff: &str) -> Vec<String> {
 
 /// An object without what the API server and controllers keep on it (server metadata, status, the
 /// Deployment revision) and without the only trace restarts leave (the pod template's restart stamp).
-fn comparable(mut object: Value) -> Value {
-    let map = object.as_object_mut().unwrap();
-    map.remove("status");
-    let metadata = map.get_mut("metadata").and_then(Value::as_object_mut).unwrap();
-    for server_field in ["uid", "resourceVersion", "creationTimestamp", "generation", "managedFields"] {
-        metadata.remove(server_field);
-    }
-    if let Some(annotations) = metadata.get_mut("annotations").and_then(Value::as_object_mut) {
+fn comparable(object: Value) -> Value {
+    let mut object = applicable(object);
+    if let Some(annotations) = object.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
         annotations.remove("deployment.kubernetes.io/revision");
     }
     if let Some(annotations) =

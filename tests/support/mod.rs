@@ -152,6 +152,18 @@ async fn dump(client: &LiveCluster, namespace: &str) {
     }
 }
 
+/// The `sailplan` binary under test with `args`, its output without colour.
+pub fn sailplan(args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sailplan"));
+    command.args(args).env("NO_COLOR", "1");
+    command
+}
+
+/// A finished command's stderr.
+pub fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 /// Runs a binary built with the test cluster (kubectl, helm) and returns its stdout.
 pub fn run_tool(tool: &str, args: &[&str]) -> String {
     let output = std::process::Command::new(cluster().bin_dir.join(tool))
