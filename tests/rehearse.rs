@@ -7,12 +7,15 @@
 
 #![allow(clippy::unwrap_used)] // integration tests: a failed unwrap is a failed test
 
+#[path = "support/chromium.rs"]
+mod chromium;
 #[path = "support/snapshots.rs"]
 mod snapshots;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
+use chromium::headless;
 use sailplan::apply::{Mode, StepStatus};
 use sailplan::catalog::Strategy;
 use sailplan::plan::PlanRequest;
@@ -182,41 +185,6 @@ fn a_failed_gate_undoes_its_step_and_exits_3() {
         .block_on(rehearse(&example("istio-modern"), &options("1.31", None, Some("jwks-reachable"))))
         .unwrap_err();
     assert!(error.to_string().contains("no step of the plan has gate jwks-reachable"), "{error}");
-}
-
-fn chromium() -> PathBuf {
-    let default = PathBuf::from("/usr/bin/chromium");
-    if default.is_file() {
-        return default;
-    }
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
-        .map(|dir| dir.join("chromium"))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| panic!("chromium is not installed: run scripts/test.sh, which installs it"))
-}
-
-/// Headless Chromium on `page` with `extra` flags; (stdout, stderr) after checking it succeeded.
-fn headless(page: &Path, extra: &[String]) -> (String, String) {
-    let profile = tempfile::tempdir().unwrap();
-    let output = std::process::Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-        ])
-        .args(["--disable-component-update", "--disable-sync", "--enable-logging=stderr", "--v=0"])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(extra)
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(output.status.success(), "chromium failed:\n{stderr}");
-    (String::from_utf8_lossy(&output.stdout).into_owned(), stderr)
 }
 
 #[test]
