@@ -60,7 +60,7 @@ fn main() {
     let mut times = Vec::new();
     for run in 0..RUNS {
         let start = Instant::now();
-        let rehearsal = runtime.block_on(rehearse(&snapshot, &options)).unwrap_or_else(|e| panic!("{e}"));
+        let rehearsal = runtime.block_on(rehearse(snapshot.clone(), &options)).unwrap_or_else(|e| panic!("{e}"));
         let elapsed = start.elapsed().as_secs_f64() * 1000.0;
         assert_eq!(rehearsal.ending, Ending::Completed, "{}", sailplan::rehearse::text(&rehearsal));
         eprintln!(

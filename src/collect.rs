@@ -10,10 +10,12 @@
 //! [`POD_FIELDS`] says: what it runs, what injected it, what it mounts, and whether it is ready.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use crate::cluster::{Cluster, ClusterError, Discovered, Resource};
+use crate::inventory::lookup;
 use crate::snapshot::{FORMAT_VERSION, Snapshot, SnapshotInfo};
 
 /// The annotation that lists a Secret's key names in a snapshot.
@@ -115,12 +117,8 @@ pub async fn observe(
     let mut objects = Vec::new();
     for (done, target) in targets.iter().enumerate() {
         progress(done, targets.len(), &target.resource.to_string());
-        let mut listed = cluster.list(&target.resource, target.namespace.as_deref(), None).await?;
-        listed.retain(kept);
-        for object in &mut listed {
-            sanitize(object);
-        }
-        objects.extend(listed);
+        let listed = cluster.list(&target.resource, target.namespace.as_deref(), None).await?;
+        objects.extend(listed.into_iter().filter(|o| kept(o)).map(sanitized));
     }
     objects.extend(webhook_endpoints(cluster, &discovered, &objects).await?);
     progress(targets.len(), targets.len(), "done");
@@ -144,8 +142,8 @@ pub async fn observe(
 async fn webhook_endpoints(
     cluster: &impl Cluster,
     discovered: &Discovered,
-    objects: &[Value],
-) -> Result<Vec<Value>, ClusterError> {
+    objects: &[Arc<Value>],
+) -> Result<Vec<Arc<Value>>, ClusterError> {
     let Some(endpoints) = discovered.find("", "Endpoints") else { return Ok(Vec::new()) };
     let mut services = BTreeSet::new();
     for object in objects {
@@ -166,9 +164,8 @@ async fn webhook_endpoints(
     }
     let mut out = Vec::new();
     for (namespace, name) in services {
-        if let Some(mut object) = cluster.get(endpoints, Some(&namespace), &name).await? {
-            sanitize(&mut object);
-            out.push(object);
+        if let Some(object) = cluster.get(endpoints, Some(&namespace), &name).await? {
+            out.push(sanitized(object));
         }
     }
     Ok(out)
@@ -277,21 +274,78 @@ fn writers(entries: &[Value]) -> Vec<Value> {
         .collect()
 }
 
-/// Whether [`sanitize`] may change `object` in more than its `managedFields`: true for the kinds it
-/// rewrites and for objects carrying the last-applied annotation.
+/// `object` as a snapshot keeps it (see [`sanitize`]): the same shared object when sanitizing would
+/// not change it. That is nearly every object of the simulated cluster, which is built from a
+/// snapshot, so observing it copies only what a rehearsal changed.
+pub fn sanitized(object: Arc<Value>) -> Arc<Value> {
+    let managed_fields = object
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+        .is_some_and(|entries| writers(entries) != *entries);
+    if !managed_fields && !sanitizing_changes(&object) {
+        return object;
+    }
+    let mut owned = Arc::unwrap_or_clone(object);
+    sanitize(&mut owned);
+    Arc::new(owned)
+}
+
+/// Whether [`sanitize`] changes `object` in more than its `managedFields`: Secrets (always
+/// rewritten), objects carrying the last-applied annotation, and pods, workloads and CRDs holding
+/// what it drops.
 pub fn sanitizing_changes(object: &Value) -> bool {
-    let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
-    matches!(
-        kind,
-        "Secret"
-            | "Pod"
-            | "Deployment"
-            | "StatefulSet"
-            | "DaemonSet"
-            | "ReplicaSet"
-            | "Job"
-            | "CustomResourceDefinition"
-    ) || object.pointer("/metadata/annotations").and_then(|a| a.get(LAST_APPLIED)).is_some()
+    if object.pointer("/metadata/annotations").and_then(|a| a.get(LAST_APPLIED)).is_some() {
+        return true;
+    }
+    match object.get("kind").and_then(Value::as_str).unwrap_or("") {
+        "Secret" => true,
+        "Pod" => pod_has_more_than_kept(object),
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => object
+            .pointer("/spec/template/spec")
+            .is_some_and(|spec| containers_of(spec).any(|c| has_env_values(c))),
+        "CustomResourceDefinition" => object
+            .pointer("/spec/versions")
+            .and_then(Value::as_array)
+            .is_some_and(|versions| versions.iter().any(|v| v.get("schema").is_some())),
+        _ => false,
+    }
+}
+
+/// Every container of a pod spec: regular, init and ephemeral.
+fn containers_of(spec: &Value) -> impl Iterator<Item = &Value> {
+    ["containers", "initContainers", "ephemeralContainers"]
+        .into_iter()
+        .flat_map(|list| spec.get(list).and_then(Value::as_array).into_iter().flatten())
+}
+
+fn has_env_values(container: &Value) -> bool {
+    container
+        .get("env")
+        .and_then(Value::as_array)
+        .is_some_and(|env| env.iter().any(|variable| variable.get("value").is_some()))
+}
+
+/// Whether a pod holds anything [`slim_pod`] drops.
+fn pod_has_more_than_kept(pod: &Value) -> bool {
+    let beyond = POD_FIELDS.iter().any(|(path, keep)| {
+        let (parent, each) = match path.strip_suffix("/*") {
+            Some(list) => (list, true),
+            None => (*path, false),
+        };
+        let Some(target) = lookup(pod, parent) else { return false };
+        let maps: Vec<&Value> =
+            if each { target.as_array().map(|items| items.iter().collect()).unwrap_or_default() } else { vec![target] };
+        maps.into_iter()
+            .filter_map(Value::as_object)
+            .any(|map| map.keys().any(|key| !keep.contains(&key.as_str())))
+    });
+    beyond
+        || lookup(pod, "/metadata/annotations")
+            .and_then(Value::as_object)
+            .is_some_and(|annotations| annotations.keys().any(|key| !key.contains("istio.io/")))
+        || lookup(pod, "/status/conditions")
+            .and_then(Value::as_array)
+            .is_some_and(|conditions| conditions.iter().any(|c| c.get("type").and_then(Value::as_str) != Some("Ready")))
 }
 
 fn redact_secret(secret: &mut Map<String, Value>) {
@@ -422,4 +476,53 @@ mod tests {
             &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}})
         ));
     }
+
+    #[test]
+    fn sanitized_shares_what_sanitizing_would_not_change_and_copies_the_rest() {
+        let slim_pod = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": "a", "labels": {"app": "p"},
+                "annotations": {"sidecar.istio.io/status": "{}"}},
+            "spec": {"containers": [{"name": "app", "image": "app:1"}]},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}});
+        let mut fat_pod = slim_pod.clone();
+        fat_pod["spec"]["containers"][0]["resources"] = json!({"limits": {"cpu": "1"}});
+        let mut scheduled_pod = slim_pod.clone();
+        scheduled_pod["status"]["conditions"] = json!([{"type": "PodScheduled", "status": "True"}]);
+        let mut annotated_pod = slim_pod.clone();
+        annotated_pod["metadata"]["annotations"]["prometheus.io/scrape"] = json!("true");
+        let workload = |env: Value| {
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "a"},
+                "spec": {"template": {"spec": {"containers": [{"name": "app", "env": env}]}}}})
+        };
+        let crd = |version: Value| {
+            json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                "metadata": {"name": "x.istio.io"}, "spec": {"versions": [version]}})
+        };
+        let config = |entry: Value| {
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "managedFields": [entry]}})
+        };
+        let cases = [
+            (slim_pod, false),
+            (fat_pod, true),
+            (scheduled_pod, true),
+            (annotated_pod, true),
+            (workload(json!([{"name": "A", "valueFrom": {"fieldRef": {"fieldPath": "x"}}}])), false),
+            (workload(json!([{"name": "A", "value": "secret"}])), true),
+            (crd(json!({"name": "v1", "served": true})), false),
+            (crd(json!({"name": "v1", "schema": {}})), true),
+            (config(json!({"manager": "helm", "operation": "Update"})), false),
+            (config(json!({"manager": "helm", "operation": "Update", "fieldsV1": {}})), true),
+            (json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}), true),
+        ];
+        for (object, changes) in cases {
+            let mut expected = object.clone();
+            sanitize(&mut expected);
+            assert_eq!(expected != object, changes, "sanitize changes {object}: {changes}");
+            let shared = Arc::new(object);
+            let result = sanitized(Arc::clone(&shared));
+            assert_eq!(!Arc::ptr_eq(&result, &shared), changes, "copied {shared}");
+            assert_eq!(*result, expected);
+        }
+    }
+
 }

@@ -17,6 +17,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -55,8 +56,9 @@ pub struct SnapshotInfo {
 pub struct Snapshot {
     /// About the snapshot.
     pub info: SnapshotInfo,
-    /// The objects, sorted by apiVersion group, kind, namespace and name.
-    pub objects: Vec<Value>,
+    /// The objects, sorted by apiVersion group, kind, namespace and name. Shared, not owned: an
+    /// observation of the simulated cluster holds the very versions the simulation stores.
+    pub objects: Vec<Arc<Value>>,
 }
 
 /// A snapshot that cannot be read or written.
@@ -202,8 +204,9 @@ fn sort_key(object: &Value) -> (&str, &str, &str, &str) {
 }
 
 impl Snapshot {
-    /// A snapshot of `objects`, sorted into their canonical order.
-    pub fn new(info: SnapshotInfo, mut objects: Vec<Value>) -> Snapshot {
+    /// A snapshot of `objects` (owned or shared), sorted into their canonical order.
+    pub fn new<O: Into<Arc<Value>>>(info: SnapshotInfo, objects: impl IntoIterator<Item = O>) -> Snapshot {
+        let mut objects: Vec<Arc<Value>> = objects.into_iter().map(Into::into).collect();
         objects.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
         Snapshot { info, objects }
     }
@@ -601,8 +604,7 @@ mod tests {
             sample()
                 .objects
                 .into_iter()
-                .filter(|o| ["gw", "a"].contains(&o["metadata"]["name"].as_str().unwrap()))
-                .collect(),
+                .filter(|o| ["gw", "a"].contains(&o["metadata"]["name"].as_str().unwrap())),
         );
         for name in ["s.tar.gz", "snap"] {
             let path = dir.path().join(name);
@@ -648,11 +650,11 @@ mod tests {
         assert_eq!(
             read.objects,
             [
-                json!({"apiVersion": "v1", "kind": "Pod",
+                Arc::new(json!({"apiVersion": "v1", "kind": "Pod",
                     "metadata": {"name": "p", "namespace": "a", "labels": {"app": "p"}},
-                    "spec": {"containers": [{"name": "istio-proxy", "image": "proxyv2:1.6.14"}]}}),
-                json!({"apiVersion": "v1", "kind": "Service",
-                    "metadata": {"name": "s", "namespace": "a", "creationTimestamp": "2026-01-01T00:00:00Z"}})
+                    "spec": {"containers": [{"name": "istio-proxy", "image": "proxyv2:1.6.14"}]}})),
+                Arc::new(json!({"apiVersion": "v1", "kind": "Service",
+                    "metadata": {"name": "s", "namespace": "a", "creationTimestamp": "2026-01-01T00:00:00Z"}}))
             ]
         );
     }

@@ -191,7 +191,7 @@ fn files_under(dir: &Path) -> Vec<(PathBuf, String)> {
     out
 }
 
-async fn get(client: &LiveCluster, group: &str, kind: &str, ns: &str, name: &str) -> Option<Value> {
+async fn get(client: &LiveCluster, group: &str, kind: &str, ns: &str, name: &str) -> Option<Arc<Value>> {
     client.get(&resource(client, group, kind).await, Some(ns), name).await.unwrap()
 }
 

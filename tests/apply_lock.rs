@@ -24,7 +24,7 @@ fn holder(user: &str, plan: &str) -> Holder {
 
 async fn lease(client: &LiveCluster, ns: &str) -> Value {
     let leases = resource(client, "coordination.k8s.io", "Lease").await;
-    client.get(&leases, Some(ns), DEFAULT_LEASE_NAME).await.unwrap().unwrap()
+    Value::clone(&client.get(&leases, Some(ns), DEFAULT_LEASE_NAME).await.unwrap().unwrap())
 }
 
 fn transitions(lease: &Value) -> i64 {

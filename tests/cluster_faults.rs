@@ -56,7 +56,7 @@ fn target(ns: &str, index: usize) -> ObjectRef {
 }
 
 /// Name → `data.index` of listed ConfigMaps.
-fn indexes(objects: &[Value]) -> BTreeMap<String, String> {
+fn indexes(objects: &[Arc<Value>]) -> BTreeMap<String, String> {
     objects
         .iter()
         .map(|o| {

@@ -10,6 +10,7 @@
 mod support;
 
 use std::io::Read;
+use std::sync::Arc;
 use std::time::Duration;
 
 use assert_cmd::Command;
@@ -35,7 +36,7 @@ fn deployment(namespace: &str, name: &str, replicas: u32) -> Value {
     })
 }
 
-fn ready_pods(pods: &[Value]) -> usize {
+fn ready_pods(pods: &[Arc<Value>]) -> usize {
     pods.iter()
         .filter(|p| {
             p.pointer("/status/conditions").and_then(Value::as_array).is_some_and(|conditions| {
@@ -142,11 +143,11 @@ async fn create_is_create_only_replace_is_optimistic_and_merge_patch_removes_for
         let error = client.create(&lock).await.unwrap_err();
         assert!(matches!(error, ClusterError::AlreadyExists { .. }), "{error}");
         assert!(error.to_string().contains(&format!("ConfigMap {ns}/lock")), "{error}");
-        let mut mine = created.clone();
+        let mut mine = Value::clone(&created);
         mine["data"]["holder"] = json!("b");
         let replaced = client.replace(&mine).await.unwrap();
         assert_eq!(replaced["data"]["holder"], "b");
-        let mut stale = created;
+        let mut stale = Value::clone(&created);
         stale["data"]["holder"] = json!("c");
         let error = client.replace(&stale).await.unwrap_err();
         assert!(matches!(error, ClusterError::Conflict { .. }), "a replace from an old read fails: {error}");
@@ -231,7 +232,7 @@ async fn collect_reads_back_as_the_live_view_and_holds_no_secret_value() {
         }
         let from_file = Snapshot::read(&out).unwrap();
         let live = observe(&client, &CollectOptions { istio_namespace: "istio-system".into() }, &|_, _, _| {}).await.unwrap();
-        let ours = |snapshot: &Snapshot| -> Vec<Value> {
+        let ours = |snapshot: &Snapshot| -> Vec<Arc<Value>> {
             snapshot.objects.iter().filter(|o| o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns.as_str())).cloned().collect()
         };
         assert_eq!(ours(&from_file), ours(&live), "the snapshot reads back as the live view");

@@ -99,7 +99,7 @@ async fn rendered_profiles_are_accepted_and_become_ready() {
             for crd in &crds {
                 let name = crd["metadata"]["name"].as_str().unwrap();
                 wait_for(&format!("CRD {name} Established"), Duration::from_secs(60), || async {
-                    client.get(&crd_resource, None, name).await.unwrap().filter(established)
+                    client.get(&crd_resource, None, name).await.unwrap().filter(|c| established(c))
                 })
                 .await;
             }
@@ -147,7 +147,7 @@ async fn rendered_profiles_are_accepted_and_become_ready() {
                 wait_for(
                     &format!("{version}: Deployment {name} ready"),
                     Duration::from_secs(120),
-                    || async { client.get(&deployments, Some(&ns), name).await.unwrap().filter(available) },
+                    || async { client.get(&deployments, Some(&ns), name).await.unwrap().filter(|d| available(d)) },
                 )
                 .await;
             }

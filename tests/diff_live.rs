@@ -77,7 +77,7 @@ async fn reads_back_unchanged(profile: &'static str) {
         for crd in &crds {
             let name = crd["metadata"]["name"].as_str().unwrap();
             wait_for(&format!("CRD {name} Established"), Duration::from_secs(60), || async {
-                client.get(&crd_resource, None, name).await.unwrap().filter(established)
+                client.get(&crd_resource, None, name).await.unwrap().filter(|c| established(c))
             })
             .await;
         }
@@ -91,7 +91,7 @@ async fn reads_back_unchanged(profile: &'static str) {
         for object in rest.iter().filter(|o| o["kind"] == "Deployment") {
             let name = object["metadata"]["name"].as_str().unwrap();
             wait_for(&format!("Deployment {name} rolled out"), Duration::from_secs(60), || async {
-                client.get(&deployments, Some(&ns), name).await.unwrap().filter(rolled_out)
+                client.get(&deployments, Some(&ns), name).await.unwrap().filter(|d| rolled_out(d))
             })
             .await;
         }
@@ -120,8 +120,7 @@ async fn reads_back_unchanged(profile: &'static str) {
         assert!(changes.iter().all(|c| c.action == Action::Unchanged), "{}", report(&changes));
 
         // The same objects as a snapshot records them (collect's sanitising) compare unchanged too.
-        let mut collected = observed.clone();
-        collected.iter_mut().for_each(sailplan::collect::sanitize);
+        let collected: Vec<_> = observed.iter().cloned().map(sailplan::collect::sanitized).collect();
         let options = DiffOptions { sanitized: true, ..DiffOptions::default() };
         let changes = compare(&desired, &collected, &[], &options).unwrap();
         assert!(changes.iter().all(|c| c.action == Action::Unchanged), "{}", report(&changes));

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)] // integration tests: a failed unwrap is a failed test
 
 use std::path::Path;
+use std::sync::Arc;
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -94,7 +95,7 @@ fn the_corpus_goes_through_every_migration_without_a_panic() {
     for file in files {
         let Ok(snapshot) = sailplan::snapshot::Snapshot::read(&file) else { continue };
         for migration in &migrations {
-            let objects: Vec<&Value> = snapshot.objects.iter().collect();
+            let objects: Vec<&Value> = snapshot.objects.iter().map(AsRef::as_ref).collect();
             let input = sailplan::migrate::Input::new(&objects, target.clone());
             let changes = migration.transform.run(&input);
             let finalized = migration.transform.finalize(&input);
@@ -240,11 +241,15 @@ fn authn_matches_the_official_converter_on_its_fixtures() {
         };
         let mut input = sailplan::snapshot::Snapshot::read(&path).unwrap().objects;
         input.extend(services.clone());
-        let expected =
-            sailplan::snapshot::Snapshot::read(&dir.join(format!("{name}-output.yaml"))).unwrap().objects;
+        let expected: Vec<Value> = sailplan::snapshot::Snapshot::read(&dir.join(format!("{name}-output.yaml")))
+            .unwrap()
+            .objects
+            .into_iter()
+            .map(Arc::unwrap_or_clone)
+            .collect();
         let changes = sailplan::migrate::Transform::run(
             &sailplan::migrate::authn::MeshPolicyToPeerAuthentication,
-            &sailplan::migrate::Input::new(&input.iter().collect::<Vec<_>>(), semver::Version::new(1, 6, 14)),
+            &sailplan::migrate::Input::new(&input.iter().map(AsRef::as_ref).collect::<Vec<_>>(), semver::Version::new(1, 6, 14)),
         );
         let (ours, theirs) = (normalise(&changes.create), normalise(&expected));
         assert_eq!(ours.len(), theirs.len(), "{name}");
@@ -264,13 +269,14 @@ fn authn_matches_the_official_converter_on_its_fixtures() {
 /// configuration or has a finding on its handler or instance. Returns how many objects it checked.
 fn mixer_config_is_accounted_for(
     file: &Path,
-    objects: &[Value],
+    objects: &[Arc<Value>],
     changes: &sailplan::migrate::ChangeSet,
     finalized: &sailplan::migrate::ChangeSet,
 ) -> usize {
     use sailplan::inventory::ObjectId;
     let config: Vec<&Value> = objects
         .iter()
+        .map(AsRef::as_ref)
         .filter(|o| o["apiVersion"].as_str().is_some_and(|a| a.starts_with("config.istio.io/")))
         .collect();
     let reported = |name: &str| {

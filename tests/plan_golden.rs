@@ -9,6 +9,8 @@
 #[path = "support/snapshots.rs"]
 mod snapshots;
 
+use std::sync::Arc;
+
 use sailplan::catalog::Strategy;
 use sailplan::inventory::Inventory;
 use sailplan::plan::model::{Action, DataPlanePolicy, Plan, StepPhase};
@@ -138,17 +140,17 @@ fn plan_1_6_to_1_8_is_a_canary_that_removes_mixer() {
 fn plan_n_to_n_plus_2_moves_revision_tags() {
     let mut snapshot = synthetic("1.29.5", Some("1-29-5"), false);
     // A revision tag `prod` on the 1.29 revision, used by one namespace.
-    let webhook =
-        snapshot.objects.iter().find(|o| o["kind"] == "MutatingWebhookConfiguration").unwrap().clone();
-    let mut tag = webhook.clone();
+    let webhook = snapshot.objects.iter().find(|o| o["kind"] == "MutatingWebhookConfiguration").unwrap();
+    let mut tag = Value::clone(webhook);
     tag["metadata"]["name"] = json!("istio-revision-tag-prod");
     tag["metadata"]["labels"] =
         json!({"istio.io/tag": "prod", "istio.io/rev": "1-29-5", "app": "sidecar-injector"});
-    snapshot.objects.push(tag);
+    snapshot.objects.push(Arc::new(tag));
     let namespace = snapshot
         .objects
         .iter_mut()
         .find(|o| o["kind"] == "Namespace" && o.pointer("/metadata/labels/istio.io~1rev").is_some())
+        .map(Arc::make_mut)
         .unwrap();
     namespace["metadata"]["labels"]["istio.io/rev"] = json!("prod");
     let plan = plan(&snapshot, &request("1.31", None)).unwrap();
@@ -209,6 +211,7 @@ fn a_plan_is_stale_once_the_observed_state_changes() {
         .objects
         .iter_mut()
         .find(|o| o["kind"] == "Namespace" && o["metadata"]["name"] == "orders")
+        .map(Arc::make_mut)
         .unwrap();
     namespace["metadata"]["labels"]["istio-injection"] = json!("disabled");
     let stale = sailplan::plan::check_current(&made, &changed.objects).unwrap_err();

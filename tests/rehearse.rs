@@ -13,6 +13,7 @@ mod chromium;
 mod snapshots;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chromium::headless;
@@ -22,7 +23,7 @@ use sailplan::plan::PlanRequest;
 use sailplan::plan::model::{Action, DataPlanePolicy};
 use sailplan::rehearse::{Ending, Options, Rehearsal, rehearse};
 use sailplan::snapshot::Snapshot;
-use serde_json::json;
+use serde_json::{Value, json};
 use snapshots::{example, synthetic};
 
 fn options(to: &str, strategy: Option<Strategy>, fail_gate: Option<&str>) -> Options {
@@ -51,7 +52,7 @@ fn options(to: &str, strategy: Option<Strategy>, fail_gate: Option<&str>) -> Opt
     }
 }
 
-fn run(snapshot: &Snapshot, options: &Options) -> Rehearsal {
+fn run(snapshot: Snapshot, options: &Options) -> Rehearsal {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(rehearse(snapshot, options)).unwrap()
 }
@@ -80,7 +81,7 @@ fn assert_completed(rehearsal: &Rehearsal, revision: &str, version: &str) {
 
 #[test]
 fn modern_canary_with_tags_moves_everything_and_removes_the_old_revision() {
-    let rehearsal = run(&example("istio-modern"), &options("1.31", None, None));
+    let rehearsal = run(example("istio-modern"), &options("1.31", None, None));
     assert_completed(&rehearsal, "1-31-1", "1.31.1");
     let tags = &rehearsal.after.control_planes[0].tags;
     assert_eq!(tags, &["prod-canary", "prod-stable"]);
@@ -92,27 +93,27 @@ fn modern_canary_with_tags_moves_everything_and_removes_the_old_revision() {
 fn synthetic_1_29_to_1_31_moves_revision_tags() {
     let mut snapshot = synthetic("1.29.5", Some("1-29-5"), false);
     // As the golden plan: a tag `prod` on the 1.29 revision, used by one namespace.
-    let webhook =
-        snapshot.objects.iter().find(|o| o["kind"] == "MutatingWebhookConfiguration").unwrap().clone();
-    let mut tag = webhook;
+    let webhook = snapshot.objects.iter().find(|o| o["kind"] == "MutatingWebhookConfiguration").unwrap();
+    let mut tag = Value::clone(webhook);
     tag["metadata"]["name"] = json!("istio-revision-tag-prod");
     tag["metadata"]["labels"] =
         json!({"istio.io/tag": "prod", "istio.io/rev": "1-29-5", "app": "sidecar-injector"});
-    snapshot.objects.push(tag);
+    snapshot.objects.push(Arc::new(tag));
     let namespace = snapshot
         .objects
         .iter_mut()
         .find(|o| o["kind"] == "Namespace" && o.pointer("/metadata/labels/istio.io~1rev").is_some())
+        .map(Arc::make_mut)
         .unwrap();
     namespace["metadata"]["labels"]["istio.io/rev"] = json!("prod");
-    let rehearsal = run(&snapshot, &options("1.31", None, None));
+    let rehearsal = run(snapshot, &options("1.31", None, None));
     assert_completed(&rehearsal, "1-31-1", "1.31.1");
     assert!(rehearsal.after.control_planes[0].tags.contains(&"prod".to_string()));
 }
 
 #[test]
 fn synthetic_patch_upgrade_in_place_restarts_every_proxy() {
-    let rehearsal = run(&synthetic("1.30.0", None, false), &options("1.30", None, None));
+    let rehearsal = run(synthetic("1.30.0", None, false), &options("1.30", None, None));
     assert_completed(&rehearsal, "default", "1.30.4");
 }
 
@@ -123,7 +124,7 @@ fn legacy_plans_adopt_istioctl_objects_and_complete() {
     // plane's step; every namespace moves, also `shop`, whose `istio-injection` label overrides a
     // revision label naming no control plane; finalize removes Mixer and the old control plane.
     for snapshot in [example("istio-1.5"), example("istio-1.4")] {
-        let rehearsal = run(&snapshot, &options("1.6", None, None));
+        let rehearsal = run(snapshot, &options("1.6", None, None));
         let text = sailplan::rehearse::text(&rehearsal);
         assert_eq!(rehearsal.ending, Ending::Completed, "{text}");
         assert_eq!(rehearsal.exit_code(), 0);
@@ -143,7 +144,7 @@ fn legacy_plans_adopt_istioctl_objects_and_complete() {
     // The synthetic 1.6 mesh was installed with Helm: its validating webhook belongs to release
     // istiod, and the 1.8 charts render it in istio-base. The plan hands it over, visibly, and the
     // rehearsal runs to the end.
-    let rehearsal = run(&synthetic("1.6.14", None, true), &options("1.8", Some(Strategy::Canary), None));
+    let rehearsal = run(synthetic("1.6.14", None, true), &options("1.8", Some(Strategy::Canary), None));
     let text = sailplan::rehearse::text(&rehearsal);
     let target = &rehearsal.plan.spec.target;
     assert_completed(&rehearsal, target.revision.as_deref().unwrap(), &target.version);
@@ -163,7 +164,7 @@ fn legacy_plans_adopt_istioctl_objects_and_complete() {
 
 #[test]
 fn a_failed_gate_undoes_its_step_and_exits_3() {
-    let rehearsal = run(&example("istio-modern"), &options("1.31", None, Some("webhook-ready")));
+    let rehearsal = run(example("istio-modern"), &options("1.31", None, Some("webhook-ready")));
     let text = sailplan::rehearse::text(&rehearsal);
     assert_eq!(
         rehearsal.ending,
@@ -182,14 +183,14 @@ fn a_failed_gate_undoes_its_step_and_exits_3() {
     // A gate the plan does not have is refused before anything runs.
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let error = runtime
-        .block_on(rehearse(&example("istio-modern"), &options("1.31", None, Some("jwks-reachable"))))
+        .block_on(rehearse(example("istio-modern"), &options("1.31", None, Some("jwks-reachable"))))
         .unwrap_err();
     assert!(error.to_string().contains("no step of the plan has gate jwks-reachable"), "{error}");
 }
 
 #[test]
 fn the_report_is_self_contained() {
-    let rehearsal = run(&example("istio-modern"), &options("1.31", None, Some("pods-ready")));
+    let rehearsal = run(example("istio-modern"), &options("1.31", None, Some("pods-ready")));
     let html = sailplan::rehearse::html::page(&rehearsal);
     assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<title>Upgrade rehearsal</title>"));
     assert!(!html.contains("http://") && !html.contains("https://"), "no external references");
@@ -205,7 +206,7 @@ fn the_report_is_self_contained() {
 #[ignore = "needs chromium: run scripts/test.sh"]
 fn the_report_renders_in_headless_chromium() {
     let dir = tempfile::tempdir().unwrap();
-    let rehearsal = run(&example("istio-modern"), &options("1.31", None, None));
+    let rehearsal = run(example("istio-modern"), &options("1.31", None, None));
     let page = dir.path().join("rehearsal.html");
     std::fs::write(&page, sailplan::rehearse::html::page(&rehearsal)).unwrap();
     let (dom, log) = headless(&page, &["--dump-dom".to_string()]);

@@ -46,7 +46,7 @@ fn legacy_install() -> Vec<Vec<Value>> {
     let snapshot = Snapshot::read(Path::new(EXAMPLE)).unwrap();
     let (mut crds, mut namespaces, mut control_plane, mut webhooks, mut config, mut workloads) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for mut object in snapshot.objects {
+    for object in snapshot.objects {
         let kind = object["kind"].as_str().unwrap().to_string();
         let name = object["metadata"]["name"].as_str().unwrap().to_string();
         let namespace = object["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
@@ -56,7 +56,7 @@ fn legacy_install() -> Vec<Vec<Value>> {
         {
             continue;
         }
-        object = applicable(object);
+        let mut object = applicable(Value::clone(&object));
         match kind.as_str() {
             "CustomResourceDefinition" => {
                 object["spec"].as_object_mut().unwrap().remove("preserveUnknownFields");
@@ -150,8 +150,8 @@ fn changed_objects(diff: &str) -> Vec<String> {
 
 /// An object without what the API server and controllers keep on it (server metadata, status, the
 /// Deployment revision) and without the only trace restarts leave (the pod template's restart stamp).
-fn comparable(object: Value) -> Value {
-    let mut object = applicable(object);
+fn comparable(object: &Value) -> Value {
+    let mut object = applicable(object.clone());
     if let Some(annotations) = object.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
         annotations.remove("deployment.kubernetes.io/revision");
     }
@@ -236,7 +236,7 @@ async fn a_legacy_1_5_mesh_moves_to_a_1_6_canary_as_rehearsed_and_rolls_back_fro
             .unwrap();
         let name = original["metadata"]["name"].as_str().unwrap();
         let live = client.get(served, original["metadata"]["namespace"].as_str(), name).await.unwrap();
-        before_upgrade.push(comparable(live.unwrap()));
+        before_upgrade.push(comparable(&live.unwrap()));
     }
 
     // A snapshot for the rehearsal, and the plan, made from the live cluster.
@@ -328,7 +328,7 @@ async fn a_legacy_1_5_mesh_moves_to_a_1_6_canary_as_rehearsed_and_rolls_back_fro
         })
         .await;
         assert!(
-            contains(&comparable(restored.clone()), before),
+            contains(&comparable(&restored), before),
             "{kind} {name} restored as it was:\nrestored {restored:#}\nbefore {before:#}"
         );
     }

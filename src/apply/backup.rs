@@ -102,9 +102,10 @@ pub async fn back_up<C: Cluster>(
         Err(ClusterError::UnknownKind { .. }) => None,
         Err(e) => return Err(cluster_error(e)),
     };
-    let Some(mut live) = live else {
+    let Some(live) = live else {
         return Ok(BackupRecord { object: target.clone(), secret: None, file: None });
     };
+    let mut live = std::sync::Arc::unwrap_or_clone(live);
     if let Some(metadata) = live.get_mut("metadata").and_then(Value::as_object_mut) {
         metadata.remove("managedFields");
     }

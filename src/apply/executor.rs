@@ -478,7 +478,7 @@ impl<'a, C: Cluster> Run<'a, C> {
             let snapshot =
                 observe(self.cluster, &options, &|_, _, _| {}).await.map_err(ApplyError::Cluster)?;
             let own = self.own_object();
-            let objects: Vec<Value> = snapshot.objects.into_iter().filter(|o| !own(o)).collect();
+            let objects: Vec<Arc<Value>> = snapshot.objects.into_iter().filter(|o| !own(o)).collect();
             check_current(self.plan, &objects)
                 .map_err(|source| ApplyError::Stale { plan: self.plan.metadata.id.clone(), source })?;
         }
@@ -948,10 +948,8 @@ impl<'a, C: Cluster> Run<'a, C> {
         }))
     }
 
-    /// Server-side applies one object (copying Secret data named by `sailplan.dev/copy-from` in the
-    /// cluster), waiting for a kind whose CRD was applied moments ago to be served.
     /// The object `reference` names as the cluster has it now (none if it does not exist).
-    async fn current(&mut self, reference: &ObjectRef) -> Result<Option<Value>, ClusterError> {
+    async fn current(&mut self, reference: &ObjectRef) -> Result<Option<Arc<Value>>, ClusterError> {
         let resource = self.kinds.resource(self.cluster, &reference.api_version, &reference.kind).await?;
         self.cluster.get(&resource, reference.namespace.as_deref(), &reference.name).await
     }
@@ -1001,6 +999,8 @@ impl<'a, C: Cluster> Run<'a, C> {
         Ok(())
     }
 
+    /// Server-side applies one object (copying Secret data named by `sailplan.dev/copy-from` in the
+    /// cluster), waiting for a kind whose CRD was applied moments ago to be served.
     async fn apply_object(&mut self, object: &Value) -> Result<Applied, ActionError> {
         let reference = ObjectRef::of(object).ok_or_else(|| ActionError::Cluster {
             verb: "apply",
@@ -1050,7 +1050,7 @@ impl<'a, C: Cluster> Run<'a, C> {
             reason,
         })?;
         let mut data = object.get("data").and_then(Value::as_object).cloned().unwrap_or_default();
-        let mut read: BTreeMap<(String, String), Option<Value>> = BTreeMap::new();
+        let mut read: BTreeMap<(String, String), Option<Arc<Value>>> = BTreeMap::new();
         for CopySource { key, namespace, secret: name, source_key } in sources {
             let from = format!("Secret {namespace}/{name} key {source_key}");
             let copy_error = |reason: String| ActionError::CopyFrom {
@@ -1418,7 +1418,7 @@ mod tests {
         for text in files {
             assert!(!text.contains(VALUE) && !text.contains(&encoded()));
         }
-        let journal: Vec<Value> = cluster
+        let journal: Vec<Arc<Value>> = cluster
             .objects()
             .into_iter()
             .filter(|o| {

@@ -10,6 +10,7 @@
 //! never a silent pass.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -347,7 +348,7 @@ async fn look<C: Cluster>(
         "plan-not-stale" => {
             let options = CollectOptions { istio_namespace: context.namespace.to_string() };
             let snapshot = observe(cluster, &options, &|_, _, _| {}).await?;
-            let objects: Vec<Value> =
+            let objects: Vec<Arc<Value>> =
                 snapshot.objects.into_iter().filter(|o| !(context.own_objects)(o)).collect();
             let planned = param(gate, "fingerprint").unwrap_or(&context.plan.spec.fingerprint);
             let found = crate::plan::fingerprint::of(&objects);
@@ -419,7 +420,7 @@ async fn look<C: Cluster>(
             let selector = format!("kubernetes.io/service-name={service}");
             let slices = cluster.list(&kinds::endpoint_slice(), Some(namespace), Some(&selector)).await?;
             let endpoints = cluster.get(&kinds::endpoints(), Some(namespace), service).await?;
-            endpoints_check(&slices, endpoints.as_ref(), &format!("Service {namespace}/{service}"))
+            endpoints_check(&slices, endpoints.as_deref(), &format!("Service {namespace}/{service}"))
         }
         "root-ca-unchanged" => {
             let now = root_ca_digest(cluster, context.namespace).await?;
@@ -484,7 +485,7 @@ async fn list_in<C: Cluster>(
     resource: &Resource,
     namespaces: &[String],
     selector: Option<&str>,
-) -> Result<Vec<Value>, ClusterError> {
+) -> Result<Vec<Arc<Value>>, ClusterError> {
     if namespaces.is_empty() {
         return cluster.list(resource, None, selector).await;
     }
@@ -564,7 +565,7 @@ fn workload_state(object: &Value) -> Result<(), (bool, String)> {
 
 /// `rollout-complete` over workloads: the controller saw the latest generation and every replica is
 /// updated and available. `single` names the one workload expected, when the gate names one.
-pub fn rollout_check(workloads: &[Value], single: Option<&str>) -> Check {
+pub fn rollout_check(workloads: &[Arc<Value>], single: Option<&str>) -> Check {
     if let Some(single) = single
         && workloads.is_empty()
     {
@@ -598,15 +599,16 @@ fn restarts_of(pod: &Value) -> i64 {
 }
 
 /// Each pod's total container restarts.
-pub fn restart_counts(pods: &[Value]) -> BTreeMap<String, i64> {
+pub fn restart_counts(pods: &[Arc<Value>]) -> BTreeMap<String, i64> {
     pods.iter().map(|p| (pod_key(p), restarts_of(p))).collect()
 }
 
 /// `pods-ready`: every running pod is Ready, none crash-loops, and none restarted since the gate
 /// first looked (`baseline`). With a selector, no pod at all means "not yet".
-pub fn pods_check(pods: &[Value], baseline: &BTreeMap<String, i64>, selector: bool) -> Check {
+pub fn pods_check(pods: &[Arc<Value>], baseline: &BTreeMap<String, i64>, selector: bool) -> Check {
     let live: Vec<&Value> = pods
         .iter()
+        .map(Arc::as_ref)
         .filter(|p| p.pointer("/metadata/deletionTimestamp").is_none())
         .filter(|p| !matches!(text(p, "/status/phase"), "Succeeded" | "Failed"))
         .collect();
@@ -688,7 +690,7 @@ fn proxy_image(pod: &Value) -> Option<&str> {
 
 /// `proxies-converged`: every injected, running pod was injected by the revision (or runs a proxy
 /// image of the version).
-pub fn proxies_check(pods: &[Value], target: &Converge) -> Check {
+pub fn proxies_check(pods: &[Arc<Value>], target: &Converge) -> Check {
     let mut behind = Vec::new();
     let mut injected = 0;
     for pod in pods {
@@ -725,7 +727,7 @@ pub fn proxies_check(pods: &[Value], target: &Converge) -> Check {
 
 /// `no-dual-injection-labels`: no namespace carries both `istio-injection` and `istio.io/rev`
 /// (Istio then injects by `istio-injection` and ignores the revision, silently).
-pub fn dual_labels_check(namespaces: &[Value]) -> Check {
+pub fn dual_labels_check(namespaces: &[Arc<Value>]) -> Check {
     let dual: Vec<&str> = namespaces
         .iter()
         .filter(|n| {
@@ -743,7 +745,7 @@ pub fn dual_labels_check(namespaces: &[Value]) -> Check {
 }
 
 /// `crd-established`: each named CRD exists with condition Established=True.
-pub fn crds_check(crds: &[Value], wanted: &[&str]) -> Check {
+pub fn crds_check(crds: &[Arc<Value>], wanted: &[&str]) -> Check {
     let mut waiting = Vec::new();
     for name in wanted {
         match crds.iter().find(|c| text(c, "/metadata/name") == *name) {
@@ -768,7 +770,7 @@ pub fn crds_check(crds: &[Value], wanted: &[&str]) -> Check {
 
 /// `webhook-ready`: the Service's EndpointSlices (or, without slices, its Endpoints) list a ready
 /// address.
-pub fn endpoints_check(slices: &[Value], endpoints: Option<&Value>, service: &str) -> Check {
+pub fn endpoints_check(slices: &[Arc<Value>], endpoints: Option<&Value>, service: &str) -> Check {
     let from_slices = slices
         .iter()
         .flat_map(|s| s.get("endpoints").and_then(Value::as_array).cloned().unwrap_or_default())
@@ -796,7 +798,7 @@ pub fn endpoints_check(slices: &[Value], endpoints: Option<&Value>, service: &st
 const ROOT_CA_SECRETS: [&str; 2] = ["cacerts", "istio-ca-secret"];
 
 /// The digest of a set of root CA Secrets (their names and data), never their values.
-pub fn root_ca_digest_of(secrets: &[Value]) -> String {
+pub fn root_ca_digest_of(secrets: &[Arc<Value>]) -> String {
     if secrets.is_empty() {
         return "none".to_string();
     }
@@ -879,6 +881,7 @@ async fn mesh_config<C: Cluster>(
     let maps = cluster.list(&kinds::config_map(), Some(namespace), None).await?;
     let mut candidates: Vec<&Value> = maps
         .iter()
+        .map(Arc::as_ref)
         .filter(|m| {
             let name = text(m, "/metadata/name");
             (name == "istio" || name.starts_with("istio-")) && m.pointer("/data/mesh").is_some()
@@ -911,7 +914,7 @@ pub fn policy_checks_check(mesh: Option<&Value>) -> Check {
 }
 
 /// Objects of an Istio kind (any served version), empty when the kind is not served.
-async fn istio_objects<C: Cluster>(cluster: &C, group: &str, kind: &str) -> Result<Vec<Value>, ClusterError> {
+async fn istio_objects<C: Cluster>(cluster: &C, group: &str, kind: &str) -> Result<Vec<Arc<Value>>, ClusterError> {
     match cluster.discover().await?.find(group, kind) {
         Some(resource) => cluster.list(resource, None, None).await,
         None => Ok(Vec::new()),
@@ -1122,6 +1125,11 @@ mod tests {
         }
     }
 
+    /// Objects as a cluster returns them.
+    fn shared(objects: impl IntoIterator<Item = Value>) -> Vec<Arc<Value>> {
+        objects.into_iter().map(Arc::new).collect()
+    }
+
     fn deployment(generation: i64, observed: i64, replicas: i64, updated: i64, available: i64) -> Value {
         json!({"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": "web", "namespace": "apps", "generation": generation},
@@ -1131,19 +1139,19 @@ mod tests {
 
     #[test]
     fn rollout_passes_only_when_every_replica_is_updated_and_available() {
-        assert!(matches!(rollout_check(&[deployment(2, 2, 3, 3, 3)], None), Check::Pass(_)));
-        assert!(matches!(rollout_check(&[deployment(2, 1, 3, 3, 3)], None), Check::Wait(_)));
-        assert!(matches!(rollout_check(&[deployment(2, 2, 3, 2, 3)], None), Check::Wait(_)));
-        assert!(matches!(rollout_check(&[deployment(2, 2, 3, 3, 1)], None), Check::Wait(_)));
-        assert!(matches!(rollout_check(&[], Some("Deployment apps/web")), Check::Wait(_)));
-        assert!(matches!(rollout_check(&[], None), Check::Pass(_)));
+        assert!(matches!(rollout_check(&shared([deployment(2, 2, 3, 3, 3)]), None), Check::Pass(_)));
+        assert!(matches!(rollout_check(&shared([deployment(2, 1, 3, 3, 3)]), None), Check::Wait(_)));
+        assert!(matches!(rollout_check(&shared([deployment(2, 2, 3, 2, 3)]), None), Check::Wait(_)));
+        assert!(matches!(rollout_check(&shared([deployment(2, 2, 3, 3, 1)]), None), Check::Wait(_)));
+        assert!(matches!(rollout_check(&[] as &[Arc<Value>], Some("Deployment apps/web")), Check::Wait(_)));
+        assert!(matches!(rollout_check(&[] as &[Arc<Value>], None), Check::Pass(_)));
         let mut stuck = deployment(2, 2, 3, 1, 3);
         stuck["status"]["conditions"] =
             json!([{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}]);
-        assert!(matches!(rollout_check(&[stuck], None), Check::Fail(_)));
+        assert!(matches!(rollout_check(&shared([stuck]), None), Check::Fail(_)));
         let daemonset = json!({"kind": "DaemonSet", "metadata": {"name": "d", "generation": 1},
             "status": {"observedGeneration": 1, "desiredNumberScheduled": 2, "updatedNumberScheduled": 2, "numberAvailable": 1}});
-        assert!(matches!(rollout_check(&[daemonset], None), Check::Wait(_)));
+        assert!(matches!(rollout_check(&shared([daemonset]), None), Check::Wait(_)));
     }
 
     fn pod(name: &str, ready: bool, restarts: i64, waiting: Option<&str>) -> Value {
@@ -1158,16 +1166,16 @@ mod tests {
 
     #[test]
     fn pods_ready_fails_on_crash_loops_and_growing_restarts() {
-        let baseline = restart_counts(&[pod("a", true, 1, None)]);
-        assert!(matches!(pods_check(&[pod("a", true, 1, None)], &baseline, false), Check::Pass(_)));
-        assert!(matches!(pods_check(&[pod("a", false, 1, None)], &baseline, false), Check::Wait(_)));
-        assert!(matches!(pods_check(&[pod("a", true, 2, None)], &baseline, false), Check::Fail(_)));
+        let baseline = restart_counts(&shared([pod("a", true, 1, None)]));
+        assert!(matches!(pods_check(&shared([pod("a", true, 1, None)]), &baseline, false), Check::Pass(_)));
+        assert!(matches!(pods_check(&shared([pod("a", false, 1, None)]), &baseline, false), Check::Wait(_)));
+        assert!(matches!(pods_check(&shared([pod("a", true, 2, None)]), &baseline, false), Check::Fail(_)));
         assert!(matches!(
-            pods_check(&[pod("b", false, 5, Some("CrashLoopBackOff"))], &baseline, false),
+            pods_check(&shared([pod("b", false, 5, Some("CrashLoopBackOff"))]), &baseline, false),
             Check::Fail(_)
         ));
-        assert!(matches!(pods_check(&[], &baseline, false), Check::Pass(_)));
-        assert!(matches!(pods_check(&[], &baseline, true), Check::Wait(_)));
+        assert!(matches!(pods_check(&[] as &[Arc<Value>], &baseline, false), Check::Pass(_)));
+        assert!(matches!(pods_check(&[] as &[Arc<Value>], &baseline, true), Check::Wait(_)));
     }
 
     fn injected(name: &str, image: &str, revision: Option<&str>) -> Value {
@@ -1183,11 +1191,11 @@ mod tests {
 
     #[test]
     fn proxies_converge_by_revision_or_by_image_version() {
-        let pods = [
+        let pods = shared([
             injected("a", "docker.io/istio/proxyv2:1.6.14", Some("1-6-14")),
             injected("b", "docker.io/istio/proxyv2:1.5.10", None),
             json!({"kind": "Pod", "metadata": {"name": "plain"}, "spec": {"containers": [{"name": "app"}]}}),
-        ];
+        ]);
         assert!(matches!(proxies_check(&pods, &Converge::Revision("1-6-14".into())), Check::Wait(_)));
         assert!(matches!(proxies_check(&pods[..1], &Converge::Revision("1-6-14".into())), Check::Pass(_)));
         assert!(matches!(proxies_check(&pods[1..], &Converge::Revision("default".into())), Check::Pass(_)));
@@ -1196,19 +1204,19 @@ mod tests {
         let mut labelled = injected("c", "proxyv2:1.6.14-distroless", None);
         labelled["metadata"]["labels"] = json!({"istio.io/rev": "canary"});
         assert!(matches!(
-            proxies_check(&[labelled.clone()], &Converge::Revision("canary".into())),
+            proxies_check(&shared([labelled.clone()]), &Converge::Revision("canary".into())),
             Check::Pass(_)
         ));
-        assert!(matches!(proxies_check(&[labelled], &Converge::Version("1.6.14".into())), Check::Pass(_)));
+        assert!(matches!(proxies_check(&shared([labelled]), &Converge::Version("1.6.14".into())), Check::Pass(_)));
     }
 
     #[test]
     fn dual_injection_labels_fail() {
         let ok = json!({"metadata": {"name": "a", "labels": {"istio.io/rev": "1-6-14"}}});
         let dual = json!({"metadata": {"name": "b", "labels": {"istio.io/rev": "1-6-14", "istio-injection": "enabled"}}});
-        assert!(matches!(dual_labels_check(std::slice::from_ref(&ok)), Check::Pass(_)));
+        assert!(matches!(dual_labels_check(&shared([ok.clone()])), Check::Pass(_)));
         assert_eq!(
-            dual_labels_check(&[ok, dual]),
+            dual_labels_check(&shared([ok, dual])),
             Check::Fail("namespaces with both istio-injection and istio.io/rev: b".into())
         );
     }
@@ -1216,7 +1224,7 @@ mod tests {
     #[test]
     fn crds_must_be_established() {
         let crd = |name: &str, status: &str| json!({"metadata": {"name": name}, "status": {"conditions": [{"type": "Established", "status": status}]}});
-        let crds = [crd("a.istio.io", "True"), crd("b.istio.io", "False")];
+        let crds = shared([crd("a.istio.io", "True"), crd("b.istio.io", "False")]);
         assert!(matches!(crds_check(&crds, &["a.istio.io"]), Check::Pass(_)));
         assert!(matches!(crds_check(&crds, &["a.istio.io", "b.istio.io"]), Check::Wait(_)));
         assert!(matches!(crds_check(&crds, &["c.istio.io"]), Check::Wait(_)));
@@ -1226,27 +1234,27 @@ mod tests {
     fn webhooks_need_a_ready_endpoint() {
         let slice =
             |ready: bool| json!({"endpoints": [{"addresses": ["10.0.0.1"], "conditions": {"ready": ready}}]});
-        assert!(matches!(endpoints_check(&[slice(true)], None, "istiod"), Check::Pass(_)));
-        assert!(matches!(endpoints_check(&[slice(false)], None, "istiod"), Check::Wait(_)));
+        assert!(matches!(endpoints_check(&shared([slice(true)]), None, "istiod"), Check::Pass(_)));
+        assert!(matches!(endpoints_check(&shared([slice(false)]), None, "istiod"), Check::Wait(_)));
         let endpoints = json!({"subsets": [{"addresses": [{"ip": "10.0.0.2"}]}]});
-        assert!(matches!(endpoints_check(&[], Some(&endpoints), "istiod"), Check::Pass(_)));
+        assert!(matches!(endpoints_check(&[] as &[Arc<Value>], Some(&endpoints), "istiod"), Check::Pass(_)));
     }
 
     #[test]
     fn root_ca_digest_sees_changes_but_holds_no_value() {
         let secret = |value: &str| json!({"metadata": {"name": "cacerts"}, "data": {"ca-cert.pem": value}});
-        let before = root_ca_digest_of(&[secret("QUJD")]);
+        let before = root_ca_digest_of(&shared([secret("QUJD")]));
         assert!(!before.contains("QUJD"));
         assert!(before.starts_with("sha256:"));
         assert!(matches!(
-            root_ca_check(Some(&before), &root_ca_digest_of(&[secret("QUJD")])),
+            root_ca_check(Some(&before), &root_ca_digest_of(&shared([secret("QUJD")]))),
             Check::Pass(_)
         ));
         assert!(matches!(
-            root_ca_check(Some(&before), &root_ca_digest_of(&[secret("WFla")])),
+            root_ca_check(Some(&before), &root_ca_digest_of(&shared([secret("WFla")]))),
             Check::Fail(_)
         ));
-        assert!(matches!(root_ca_check(Some("none"), &root_ca_digest_of(&[])), Check::Pass(_)));
+        assert!(matches!(root_ca_check(Some("none"), &root_ca_digest_of(&[] as &[Arc<Value>])), Check::Pass(_)));
         assert!(matches!(root_ca_check(None, "none"), Check::NoData(_)));
     }
 

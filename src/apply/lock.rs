@@ -200,7 +200,8 @@ impl ApplyLock {
                         hold(&mut lease, holder, seconds, now, Hold::New);
                         (cluster.create(&lease).await, true)
                     }
-                    Some(mut lease) => {
+                    Some(lease) => {
+                        let mut lease = Arc::unwrap_or_clone(lease);
                         let how = match LeaseRecord::of(&lease).standing(&identity, now) {
                             Standing::Held { holder: other, expires_in } => {
                                 let same_plan_here = Holder::parse(&other).is_some_and(|h| {
@@ -319,7 +320,7 @@ impl Drop for ApplyLock {
 struct Renewal<C> {
     cluster: Arc<C>,
     /// The Lease as last stored (its `resourceVersion` makes the next write optimistic).
-    lease: Value,
+    lease: Arc<Value>,
     lease_name: String,
     holder: Holder,
     seconds: i64,
@@ -350,7 +351,7 @@ impl<C: Cluster> Renewal<C> {
         let identity = self.holder.to_string();
         for _ in 0..RACE_ATTEMPTS {
             let started = tokio::time::Instant::now();
-            let mut lease = self.lease.clone();
+            let mut lease = Value::clone(&self.lease);
             hold(&mut lease, &self.holder, self.seconds, Timestamp::now(), Hold::Renew);
             let error = match self.cluster.replace(&lease).await {
                 Ok(stored) => {
@@ -387,7 +388,7 @@ impl<C: Cluster> Renewal<C> {
             return Err(LockError::Lost { lease: self.lease_name.clone(), reason });
         }
         let identity = self.holder.to_string();
-        let mut lease = self.lease.clone();
+        let mut lease = Value::clone(&self.lease);
         let mut attempt = 1;
         loop {
             release(&mut lease);
@@ -396,7 +397,7 @@ impl<C: Cluster> Renewal<C> {
                 Err(ClusterError::Conflict { .. }) => match self.current().await {
                     Ok(Some(current)) => match LeaseRecord::of(&current).holder {
                         Some(holder) if holder == identity => {
-                            lease = current;
+                            lease = Arc::unwrap_or_clone(current);
                             ClusterError::Conflict {
                                 object: format!("Lease {}", self.lease_name),
                                 message: "the Lease kept changing".to_string(),
@@ -423,7 +424,7 @@ impl<C: Cluster> Renewal<C> {
         }
     }
 
-    async fn current(&self) -> Result<Option<Value>, ClusterError> {
+    async fn current(&self) -> Result<Option<Arc<Value>>, ClusterError> {
         let (namespace, name) = self.lease_name.split_once('/').unwrap_or(("", &self.lease_name));
         self.cluster.get(&lease_resource(), Some(namespace), name).await
     }

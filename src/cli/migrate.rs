@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Subcommand;
 use serde_json::{Value, json};
@@ -13,6 +14,7 @@ use super::output::{print_warning, write_stdout};
 use super::{OutputFormat, WithHint};
 use crate::catalog::Catalog;
 use crate::chart::manifest::{self, Manifest};
+use crate::collect::sanitized;
 use crate::migrate::{self, Input, Options};
 use crate::snapshot::Snapshot;
 
@@ -124,12 +126,11 @@ pub fn run(command: &MigrateCommand) -> anyhow::Result<ExitCode> {
                 objects.extend(Snapshot::read(file)?.objects);
             }
             // Secret values never leave sailplan: converted Secrets name their sources instead.
-            for object in &mut objects {
-                if object.get("kind").and_then(Value::as_str) == Some("Secret") {
-                    crate::collect::sanitize(object);
-                }
-            }
-            let objects: Vec<&Value> = objects.iter().collect();
+            let objects: Vec<Arc<Value>> = objects
+                .into_iter()
+                .map(|o| if o.get("kind").and_then(Value::as_str) == Some("Secret") { sanitized(o) } else { o })
+                .collect();
+            let objects: Vec<&Value> = objects.iter().map(Arc::as_ref).collect();
             let input = Input { objects: &objects, target, options: options.options() };
             let changes =
                 if *finalize { found.transform.finalize(&input) } else { found.transform.run(&input) };

@@ -63,9 +63,8 @@ pub fn run(args: &RehearseArgs) -> anyhow::Result<ExitCode> {
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let rehearsal = runtime
-        .block_on(rehearse::rehearse(&snapshot, &options))
+        .block_on(rehearse::rehearse(snapshot, &options))
         .hint("check the target with `sailplan version list` and the mesh with `sailplan check`")?;
-    std::mem::forget(snapshot);
     write_stdout(&rehearse::text(&rehearsal))?;
     if let Some(report) = &args.report {
         std::fs::write(report, rehearse::html::page(&rehearsal))

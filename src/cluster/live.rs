@@ -5,6 +5,7 @@
 //! which namespace failed.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -131,7 +132,7 @@ impl LiveCluster {
         verb: &str,
         target: &ObjectRef,
         resource: &Resource,
-    ) -> Result<Value, ClusterError> {
+    ) -> Result<Arc<Value>, ClusterError> {
         match result {
             Ok(stored) => Ok(to_value(stored, resource)),
             Err(kube::Error::Api(status)) if status.code == 409 && status.reason == "AlreadyExists" => {
@@ -303,13 +304,14 @@ where
 }
 
 /// A listed or fetched object as JSON, with apiVersion and kind filled in (lists omit them).
-fn to_value(object: DynamicObject, resource: &Resource) -> Value {
+/// An object as the API server returned it, with its `apiVersion` and `kind` (which list items lack).
+fn to_value(object: DynamicObject, resource: &Resource) -> Arc<Value> {
     let mut value = serde_json::to_value(object).unwrap_or(Value::Null);
     if let Some(map) = value.as_object_mut() {
         map.insert("apiVersion".to_string(), Value::String(resource.api_version()));
         map.insert("kind".to_string(), Value::String(resource.kind.clone()));
     }
-    value
+    Arc::new(value)
 }
 
 fn resource_of(ar: &ApiResource, caps: &ApiCapabilities) -> Resource {
@@ -377,7 +379,7 @@ impl Cluster for LiveCluster {
         resource: &Resource,
         namespace: Option<&str>,
         name: &str,
-    ) -> Result<Option<Value>, ClusterError> {
+    ) -> Result<Option<Arc<Value>>, ClusterError> {
         let api = self.api(resource, namespace);
         let object = with_retries(|| api.get_opt(name))
             .await
@@ -390,7 +392,7 @@ impl Cluster for LiveCluster {
         resource: &Resource,
         namespace: Option<&str>,
         label_selector: Option<&str>,
-    ) -> Result<Vec<Value>, ClusterError> {
+    ) -> Result<Vec<Arc<Value>>, ClusterError> {
         let api = self.api(resource, namespace);
         let mut params = ListParams::default().limit(PAGE_SIZE);
         if let Some(selector) = label_selector {
@@ -410,7 +412,7 @@ impl Cluster for LiveCluster {
         }
     }
 
-    async fn apply(&self, object: &Value, options: ApplyOptions) -> Result<Value, ClusterError> {
+    async fn apply(&self, object: &Value, options: ApplyOptions) -> Result<Arc<Value>, ClusterError> {
         let (target, resource, api) = self.locate(object).await?;
         let mut params = PatchParams::apply(FIELD_MANAGER);
         params.force = options.force;
@@ -420,7 +422,7 @@ impl Cluster for LiveCluster {
         self.written(result, "patch", &target, &resource)
     }
 
-    async fn create(&self, object: &Value) -> Result<Value, ClusterError> {
+    async fn create(&self, object: &Value) -> Result<Arc<Value>, ClusterError> {
         let (target, resource, api) = self.locate(object).await?;
         let typed: DynamicObject = serde_json::from_value(object.clone())
             .map_err(|e| ClusterError::Invalid { object: target.to_string(), message: e.to_string() })?;
@@ -429,7 +431,7 @@ impl Cluster for LiveCluster {
         self.written(result, "create", &target, &resource)
     }
 
-    async fn replace(&self, object: &Value) -> Result<Value, ClusterError> {
+    async fn replace(&self, object: &Value) -> Result<Arc<Value>, ClusterError> {
         let (target, resource, api) = self.locate(object).await?;
         let typed: DynamicObject = serde_json::from_value(object.clone())
             .map_err(|e| ClusterError::Invalid { object: target.to_string(), message: e.to_string() })?;
@@ -438,7 +440,7 @@ impl Cluster for LiveCluster {
         self.written(result, "update", &target, &resource)
     }
 
-    async fn merge_patch(&self, target: &ObjectRef, patch: &Value) -> Result<Value, ClusterError> {
+    async fn merge_patch(&self, target: &ObjectRef, patch: &Value) -> Result<Arc<Value>, ClusterError> {
         let resource = self.resource_for(&target.api_version, &target.kind).await?;
         let api = self.api(&resource, target.namespace.as_deref());
         let params = PatchParams { field_manager: Some(FIELD_MANAGER.to_string()), ..PatchParams::default() };

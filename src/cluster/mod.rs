@@ -3,13 +3,17 @@
 //! live API server ([`live::LiveCluster`], on kube-rs) and against an in-memory simulation built
 //! from a snapshot ([`sim::SimCluster`], which `rehearse` runs plans against). Objects cross the
 //! trait as plain JSON values, the model the rest of sailplan (rendering, diffing, planning) already
-//! uses.
+//! uses. What a cluster returns is shared (`Arc<Value>`), not owned: the simulation hands out the
+//! very versions it stores, so reading thousands of pods for a gate or an observation copies none
+//! of them, and a reader that must change an object copies only that one
+//! (`Arc::unwrap_or_clone`, free for the live client's objects, which nobody else holds).
 
 pub mod live;
 pub mod sim;
 
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
@@ -170,9 +174,9 @@ pub struct ApplyOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub enum WatchEvent {
     /// The object was created or changed (or listed at the start of the watch).
-    Applied(Value),
+    Applied(Arc<Value>),
     /// The object was deleted.
-    Deleted(Value),
+    Deleted(Arc<Value>),
 }
 
 /// Why a cluster operation failed, in words that say what to do.
@@ -270,7 +274,7 @@ pub trait Cluster: Send + Sync {
         resource: &Resource,
         namespace: Option<&str>,
         name: &str,
-    ) -> impl Future<Output = Result<Option<Value>, ClusterError>> + Send;
+    ) -> impl Future<Output = Result<Option<Arc<Value>>, ClusterError>> + Send;
 
     /// Objects of a kind, in one namespace or all, optionally filtered by a label selector.
     fn list(
@@ -278,7 +282,7 @@ pub trait Cluster: Send + Sync {
         resource: &Resource,
         namespace: Option<&str>,
         label_selector: Option<&str>,
-    ) -> impl Future<Output = Result<Vec<Value>, ClusterError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Arc<Value>>, ClusterError>> + Send;
 
     /// Server-side apply of a complete object as the `sailplan` field manager; returns the object as
     /// stored (or as it would be stored, on a dry run).
@@ -286,15 +290,15 @@ pub trait Cluster: Send + Sync {
         &self,
         object: &Value,
         options: ApplyOptions,
-    ) -> impl Future<Output = Result<Value, ClusterError>> + Send;
+    ) -> impl Future<Output = Result<Arc<Value>, ClusterError>> + Send;
 
     /// Creates an object that must not exist yet (a lock, a release record); `AlreadyExists` when it
     /// does.
-    fn create(&self, object: &Value) -> impl Future<Output = Result<Value, ClusterError>> + Send;
+    fn create(&self, object: &Value) -> impl Future<Output = Result<Arc<Value>, ClusterError>> + Send;
 
     /// Replaces an object read earlier, as a whole; `Conflict` when it changed since (its
     /// `metadata.resourceVersion` no longer matches), so read-modify-write is safe.
-    fn replace(&self, object: &Value) -> impl Future<Output = Result<Value, ClusterError>> + Send;
+    fn replace(&self, object: &Value) -> impl Future<Output = Result<Arc<Value>, ClusterError>> + Send;
 
     /// A JSON merge patch (RFC 7386, `null` removes a field): for fields other managers own, such as
     /// labels set with kubectl, which server-side apply cannot remove.
@@ -302,7 +306,7 @@ pub trait Cluster: Send + Sync {
         &self,
         target: &ObjectRef,
         patch: &Value,
-    ) -> impl Future<Output = Result<Value, ClusterError>> + Send;
+    ) -> impl Future<Output = Result<Arc<Value>, ClusterError>> + Send;
 
     /// Deletes an object; deleting one that does not exist is not an error.
     fn delete(

@@ -21,6 +21,7 @@
 mod defaults;
 mod normalize;
 
+use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
 
 use owo_colors::OwoColorize;
@@ -193,9 +194,9 @@ enum Job<'a> {
 /// The changes come in install order of their kinds (Helm's, as `render` prints them, unknown kinds
 /// after by name), then by API group, namespace and name, whatever the input order: the same inputs
 /// give the same output.
-pub fn compare(
+pub fn compare<O: Borrow<Value>>(
     desired: &[Value],
-    observed: &[Value],
+    observed: &[O],
     deletions: &[ObjectRef],
     options: &DiffOptions,
 ) -> Result<Vec<ObjectChange>, DiffError> {
@@ -213,7 +214,7 @@ pub fn compare(
     let kinds: HashSet<&str> =
         planned.iter().map(|k| k.1).chain(deletions.iter().map(|d| d.kind.as_str())).collect();
     let mut index: HashMap<Key, &Value> = HashMap::with_capacity(desired.len() + deletions.len());
-    for object in observed {
+    for object in observed.iter().map(Borrow::borrow) {
         if let Some(kind) = field(object, &["kind"]).filter(|k| kinds.contains(k))
             && let Some(key) = key_of_kind(object, kind)
         {

@@ -209,7 +209,7 @@ fn secret_values_never_appear_in_any_output() {
     for options in [DiffOptions::default(), DiffOptions { whole_objects: true, sanitized: false }] {
         for changes in [
             compare(&desired, &live, &[], &options).unwrap(),
-            compare(&desired, &[], &[], &options).unwrap(),
+            compare::<Value>(&desired, &[], &[], &options).unwrap(),
             compare(&[], &live, std::slice::from_ref(&target), &options).unwrap(),
         ] {
             outputs.push(serde_json::to_string(&changes).unwrap());
@@ -323,10 +323,10 @@ fn order_is_install_order_then_group_namespace_name_whatever_the_input_order() {
 fn bad_plans_are_refused() {
     let object =
         json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "n"}});
-    let error = compare(&[object.clone(), object.clone()], &[], &[], &DiffOptions::default()).unwrap_err();
+    let error = compare::<Value>(&[object.clone(), object.clone()], &[], &[], &DiffOptions::default()).unwrap_err();
     assert_eq!(error.to_string(), "the plan applies ConfigMap n/c twice");
     let nameless = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}});
-    let error = compare(&[object, nameless], &[], &[], &DiffOptions::default()).unwrap_err();
+    let error = compare::<Value>(&[object, nameless], &[], &[], &DiffOptions::default()).unwrap_err();
     assert_eq!(error.to_string(), "planned object number 2 has no apiVersion, kind or metadata.name");
 }
 

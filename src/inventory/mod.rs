@@ -4,6 +4,7 @@
 //! version, gateways and how they get certificates, Istio configuration by kind, and Services.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -201,7 +202,7 @@ pub struct Inventory {
     /// Istio configuration objects per `group/Kind`, counted.
     pub config_counts: BTreeMap<String, usize>,
     #[serde(skip)]
-    objects: Vec<Value>,
+    objects: Vec<Arc<Value>>,
     /// Where the objects of each kind are in `objects`, in order: checks ask for one kind at a
     /// time, and on a large cluster a pass over every object costs more than the check itself.
     #[serde(skip)]
@@ -241,7 +242,7 @@ impl Inventory {
         Inventory::build(&snapshot.info, snapshot.objects.clone())
     }
 
-    fn build(info: &SnapshotInfo, objects: Vec<Value>) -> Inventory {
+    fn build(info: &SnapshotInfo, objects: Vec<Arc<Value>>) -> Inventory {
         let mut by_kind = BTreeMap::new();
         let mut by_group = BTreeMap::new();
         for (position, object) in objects.iter().enumerate() {
@@ -252,7 +253,7 @@ impl Inventory {
             add_index(&mut by_group, api_version.split('/').next().unwrap_or(""), position);
         }
         let of_kind =
-            |kind: &str| by_kind.get(kind).into_iter().flatten().map(|&position| &objects[position]);
+            |kind: &str| by_kind.get(kind).into_iter().flatten().map(|&position| &*objects[position]);
         let mut control_planes: BTreeMap<(String, String), ControlPlane> = BTreeMap::new();
         let mut gateways = Vec::new();
         let mut mixer = Vec::new();
@@ -378,23 +379,23 @@ impl Inventory {
     }
 
     /// Every observed object.
-    pub fn objects(&self) -> &[Value] {
+    pub fn objects(&self) -> &[Arc<Value>] {
         &self.objects
     }
 
     /// The observed objects, giving up the views.
-    pub fn into_objects(self) -> Vec<Value> {
+    pub fn into_objects(self) -> Vec<Arc<Value>> {
         self.objects
     }
 
     /// Observed objects of a kind.
     pub fn of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
-        self.by_kind.get(kind).into_iter().flatten().map(|&position| &self.objects[position])
+        self.by_kind.get(kind).into_iter().flatten().map(|&position| &*self.objects[position])
     }
 
     /// Istio configuration objects in an API group (e.g. `authentication.istio.io`).
     pub fn in_group<'a>(&'a self, group: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
-        self.by_group.get(group).into_iter().flatten().map(|&position| &self.objects[position])
+        self.by_group.get(group).into_iter().flatten().map(|&position| &*self.objects[position])
     }
 
     /// The newest control-plane version running.

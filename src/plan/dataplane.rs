@@ -211,7 +211,7 @@ mod tests {
             json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "foo"}, "spec": {"template": {}}}),
             json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api", "namespace": "bar"}, "spec": {"template": {}}}),
         ];
-        let snapshot = Snapshot { info: SnapshotInfo::default(), objects: objects.clone() };
+        let snapshot = Snapshot::new(SnapshotInfo::default(), objects.clone());
         let inventory = Inventory::from_snapshot(&snapshot);
         let state = State::new(&objects);
         let policy = DataPlanePolicy {
@@ -270,7 +270,7 @@ mod tests {
             .iter()
             .map(|n| json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n, "labels": {"istio-injection": "enabled"}}}))
             .collect();
-        let snapshot = Snapshot { info: SnapshotInfo::default(), objects: objects.clone() };
+        let snapshot = Snapshot::new(SnapshotInfo::default(), objects.clone());
         let policy = DataPlanePolicy {
             batch_size: 2,
             pause: "30s".to_string(),

@@ -4,6 +4,8 @@
 //! endpoints, events, leases) are left out, as is everything [`crate::diff::normalize`] drops
 //! (status, resource versions, managed fields): otherwise every plan would be stale at once.
 
+use std::borrow::Borrow;
+
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -13,11 +15,12 @@ const VOLATILE_KINDS: [&str; 7] =
 
 /// The fingerprint of `objects` (sanitised as `collect` records them), as `sha256:<hex>`: the digest
 /// of the sorted digests of the objects' normalised JSON. The order of the objects does not matter.
-pub fn of(objects: &[Value]) -> String {
+pub fn of<O: Borrow<Value> + Sync>(objects: &[O]) -> String {
     let mut digests: Vec<[u8; 32]> = crate::parallel::map(
         objects,
         |_| 1,
         |object| -> Result<Option<[u8; 32]>, std::convert::Infallible> {
+            let object: &Value = object.borrow();
             let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
             if VOLATILE_KINDS.contains(&kind) {
                 return Ok(None);

@@ -15,6 +15,7 @@ pub mod model;
 mod state;
 pub mod summary;
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -651,7 +652,7 @@ pub struct Stale {
 }
 
 /// Checks that `observed` (sanitised as `collect` reads it) is the state the plan was made from.
-pub fn check_current(plan: &Plan, observed: &[Value]) -> Result<(), Stale> {
+pub fn check_current<O: Borrow<Value> + Sync>(plan: &Plan, observed: &[O]) -> Result<(), Stale> {
     let found = fingerprint::of(observed);
     if found == plan.spec.fingerprint {
         Ok(())
@@ -679,7 +680,7 @@ pub fn plan(inventory: &Inventory, request: &PlanRequest) -> Result<Plan, PlanEr
         catalog,
         migrations: migrate::all()?,
         done: Vec::new(),
-        state: State::new(inventory.objects()),
+        state: State::new(inventory.objects().iter().map(AsRef::as_ref)),
         steps: Vec::new(),
         findings: Vec::new(),
         inventory,

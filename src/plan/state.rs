@@ -35,8 +35,8 @@ pub struct State<'a> {
 
 impl<'a> State<'a> {
     /// The state holding `objects`.
-    pub fn new(objects: &'a [Value]) -> State<'a> {
-        State { objects: objects.iter().filter_map(|o| Some((key_of(o)?, Cow::Borrowed(o)))).collect() }
+    pub fn new(objects: impl IntoIterator<Item = &'a Value>) -> State<'a> {
+        State { objects: objects.into_iter().filter_map(|o| Some((key_of(o)?, Cow::Borrowed(o)))).collect() }
     }
 
     /// Whether the object exists.

@@ -195,9 +195,8 @@ fn ids(objects: &[Value]) -> Vec<String> {
 }
 
 /// Rehearses the plan `options` asks for against a simulation of `snapshot`.
-pub async fn rehearse(snapshot: &Snapshot, options: &Options) -> Result<Rehearsal, RehearseError> {
-    let cluster =
-        Arc::new(SimCluster::new(&snapshot.info, snapshot.objects.iter().cloned().map(secrets::fill_in)));
+pub async fn rehearse(snapshot: Snapshot, options: &Options) -> Result<Rehearsal, RehearseError> {
+    let cluster = Arc::new(SimCluster::new(&snapshot.info, snapshot.objects.into_iter().map(secrets::fill_in)));
     let collect = CollectOptions { istio_namespace: options.istio_namespace.clone() };
     let observed = observe(&*cluster, &collect, &|_, _, _| {}).await?;
     let inventory = Inventory::from(observed);
@@ -262,8 +261,7 @@ pub async fn rehearse(snapshot: &Snapshot, options: &Options) -> Result<Rehearsa
     let after = MeshStatus::of(&Inventory::from(after_snapshot));
     // Against every object of the simulation, not only the kinds an observation reads (the plan
     // applies ServiceAccounts, roles and budgets too), read as `collect` reads them.
-    let mut end_state = cluster.objects();
-    end_state.iter_mut().for_each(crate::collect::sanitize);
+    let end_state: Vec<Arc<Value>> = cluster.objects().into_iter().map(crate::collect::sanitized).collect();
     drop(cluster);
     let final_changes: Vec<ObjectChange> = diff::compare(&applied, &end_state, &deleted, &diff_options)?
         .into_iter()

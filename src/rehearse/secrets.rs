@@ -5,6 +5,8 @@
 //! release record a release rebuilt from its labels: its name, revision and status, with no manifest
 //! and no chart content (those were never collected). Nothing here is a customer's value.
 
+use std::sync::Arc;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
@@ -43,11 +45,12 @@ fn release_value(secret: &Value) -> Option<String> {
     Some(STANDARD.encode(encoded))
 }
 
-/// `secret` with placeholder data, unless it has data already.
-pub fn fill_in(mut secret: Value) -> Value {
-    if secret.get("kind").and_then(Value::as_str) != Some("Secret") || secret.get("data").is_some() {
-        return secret;
+/// `secret` with placeholder data, unless it has data already (any other object as it is).
+pub fn fill_in(object: Arc<Value>) -> Arc<Value> {
+    if object.get("kind").and_then(Value::as_str) != Some("Secret") || object.get("data").is_some() {
+        return object;
     }
+    let mut secret = Arc::unwrap_or_clone(object);
     let keys: Vec<String> = secret
         .pointer("/metadata/annotations")
         .and_then(|a| a.get(SECRET_KEYS_ANNOTATION))
@@ -65,7 +68,7 @@ pub fn fill_in(mut secret: Value) -> Value {
     if !data.is_empty() {
         secret["data"] = Value::Object(data);
     }
-    secret
+    Arc::new(secret)
 }
 
 #[cfg(test)]
@@ -77,13 +80,13 @@ mod tests {
     fn secrets_get_placeholders_and_release_records_a_readable_release() {
         let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "cert", "namespace": "a",
             "annotations": {SECRET_KEYS_ANNOTATION: "tls.crt,tls.key"}}});
-        let filled = fill_in(secret);
+        let filled = fill_in(Arc::new(secret));
         assert_eq!(filled["data"]["tls.key"], STANDARD.encode(PLACEHOLDER));
         let record = json!({"apiVersion": "v1", "kind": "Secret", "type": HELM_RELEASE_TYPE,
             "metadata": {"name": "sh.helm.release.v1.istio-base.v1", "namespace": "istio-system",
                 "labels": {"name": "istio-base", "owner": "helm", "status": "deployed", "version": "1"},
                 "annotations": {SECRET_KEYS_ANNOTATION: "release"}}});
-        let release = codec::from_secret(&fill_in(record)).unwrap();
+        let release = codec::from_secret(&fill_in(Arc::new(record))).unwrap();
         assert_eq!(
             (release.name.as_str(), release.version, release.status()),
             ("istio-base", 1, Status::Deployed)

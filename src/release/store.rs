@@ -61,7 +61,7 @@ impl<'c, C: Cluster> ReleaseStore<'c, C> {
             .list(&secrets(), Some(namespace), Some(&selector))
             .await
             .map_err(Self::cluster_error(name, namespace))?;
-        let mut releases = records.iter().map(codec::from_secret).collect::<Result<Vec<_>, _>>()?;
+        let mut releases = records.iter().map(|r| codec::from_secret(r)).collect::<Result<Vec<_>, _>>()?;
         releases.sort_by_key(|r| r.version);
         Ok(releases)
     }
@@ -439,7 +439,7 @@ fn check_transition(release: &Release, next: Status) -> Result<(), ReleaseError>
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use futures::stream::BoxStream;
@@ -488,16 +488,16 @@ mod tests {
             _: &Resource,
             ns: Option<&str>,
             name: &str,
-        ) -> Result<Option<Value>, ClusterError> {
+        ) -> Result<Option<Arc<Value>>, ClusterError> {
             let key = (ns.unwrap().to_string(), name.to_string());
-            Ok(self.objects.lock().unwrap().get(&key).cloned())
+            Ok(self.objects.lock().unwrap().get(&key).cloned().map(Arc::new))
         }
         async fn list(
             &self,
             _: &Resource,
             ns: Option<&str>,
             selector: Option<&str>,
-        ) -> Result<Vec<Value>, ClusterError> {
+        ) -> Result<Vec<Arc<Value>>, ClusterError> {
             let terms: Vec<(&str, &str)> =
                 selector.unwrap_or_default().split(',').filter_map(|t| t.split_once('=')).collect();
             let objects = self.objects.lock().unwrap();
@@ -506,13 +506,13 @@ mod tests {
                 .filter(|((n, _), o)| {
                     Some(n.as_str()) == ns && terms.iter().all(|(k, v)| o["metadata"]["labels"][k] == *v)
                 })
-                .map(|(_, o)| o.clone())
+                .map(|(_, o)| Arc::new(o.clone()))
                 .collect())
         }
-        async fn apply(&self, _: &Value, _: ApplyOptions) -> Result<Value, ClusterError> {
+        async fn apply(&self, _: &Value, _: ApplyOptions) -> Result<Arc<Value>, ClusterError> {
             unreachable!()
         }
-        async fn create(&self, object: &Value) -> Result<Value, ClusterError> {
+        async fn create(&self, object: &Value) -> Result<Arc<Value>, ClusterError> {
             let key = Secrets::key(object);
             let stored = self.stamp(object.clone());
             let mut objects = self.objects.lock().unwrap();
@@ -520,9 +520,9 @@ mod tests {
                 return Err(ClusterError::AlreadyExists { object: key.1 });
             }
             objects.insert(key, stored.clone());
-            Ok(stored)
+            Ok(Arc::new(stored))
         }
-        async fn replace(&self, object: &Value) -> Result<Value, ClusterError> {
+        async fn replace(&self, object: &Value) -> Result<Arc<Value>, ClusterError> {
             let key = Secrets::key(object);
             let conflict = || ClusterError::Conflict { object: key.1.clone(), message: "changed".into() };
             if self.conflicts.load(Ordering::SeqCst) > 0 {
@@ -536,9 +536,9 @@ mod tests {
                 return Err(conflict());
             }
             objects.insert(key, stored.clone());
-            Ok(stored)
+            Ok(Arc::new(stored))
         }
-        async fn merge_patch(&self, _: &ObjectRef, _: &Value) -> Result<Value, ClusterError> {
+        async fn merge_patch(&self, _: &ObjectRef, _: &Value) -> Result<Arc<Value>, ClusterError> {
             unreachable!()
         }
         async fn delete(&self, target: &ObjectRef, _: Propagation) -> Result<(), ClusterError> {

@@ -146,17 +146,20 @@ impl SimCluster {
     }
 
     /// A cluster holding `objects`, of a cluster `info` describes.
-    pub fn new(info: &SnapshotInfo, objects: impl IntoIterator<Item = Value>) -> SimCluster {
+    pub fn new<O: Into<Arc<Value>>>(info: &SnapshotInfo, objects: impl IntoIterator<Item = O>) -> SimCluster {
         let kubernetes = info
             .kubernetes_version
             .as_deref()
             .and_then(|v| crate::version::parse_lenient(v).ok())
             .unwrap_or(DEFAULT_KUBERNETES);
         let mut state = State { served: Served::new(&info.served), ..State::default() };
-        for mut object in objects {
-            let Some((group_kind, name)) = key_of(&object) else { continue };
+        for shared in objects {
+            let mut shared: Arc<Value> = shared.into();
+            let Some((group_kind, name)) = key_of(&shared) else { continue };
             state.resource_version += 1;
             state.uids += 1;
+            // Free when the objects are handed over (a rehearsal's); a copy when they are shared.
+            let object = Arc::make_mut(&mut shared);
             let metadata = &mut object["metadata"];
             metadata["resourceVersion"] = json!(state.resource_version.to_string());
             if metadata.get("uid").is_none() {
@@ -166,16 +169,12 @@ impl SimCluster {
                 metadata["generation"] = json!(1);
             }
             if group_kind.1 == "CustomResourceDefinition" {
-                state.served.add_crd(&object);
+                state.served.add_crd(object);
                 if object.pointer("/status/conditions").is_none() {
-                    object["status"] = controllers::crd_status(&object);
+                    object["status"] = controllers::crd_status(object);
                 }
             }
-            state
-                .objects
-                .entry(group_kind)
-                .or_default()
-                .insert(name, Entry { object: Arc::new(object), applied: None });
+            state.objects.entry(group_kind).or_default().insert(name, Entry { object: shared, applied: None });
         }
         let (events, _) = broadcast::channel(WATCH_BUFFER);
         SimCluster { state: Mutex::new(state), events, kubernetes }
@@ -186,7 +185,7 @@ impl SimCluster {
     }
 
     /// The stored object of `kind` named `name` (in `namespace`), in any version of its group.
-    pub fn object(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<Value> {
+    pub fn object(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<Arc<Value>> {
         let state = self.lock();
         let key = (namespace.unwrap_or("").to_string(), name.to_string());
         state
@@ -194,17 +193,17 @@ impl SimCluster {
             .iter()
             .filter(|((_, k), _)| k == kind)
             .find_map(|(_, objects)| objects.get(&key))
-            .map(|e| Value::clone(&e.object))
+            .map(|e| Arc::clone(&e.object))
     }
 
     /// Every stored object, as the store holds it.
-    pub fn objects(&self) -> Vec<Value> {
+    pub fn objects(&self) -> Vec<Arc<Value>> {
         let state = self.lock();
-        state.objects.values().flat_map(|objects| objects.values().map(|e| Value::clone(&e.object))).collect()
+        state.objects.values().flat_map(|objects| objects.values().map(|e| Arc::clone(&e.object))).collect()
     }
 
     /// Writes one object as `how` says, under the store's rules.
-    fn write(&self, verb: &str, object: &Value, how: Write<'_>) -> Result<Value, ClusterError> {
+    fn write(&self, verb: &str, object: &Value, how: Write<'_>) -> Result<Arc<Value>, ClusterError> {
         let reference = ObjectRef::of(object).ok_or_else(|| ClusterError::Invalid {
             object: "an object".to_string(),
             message: "apiVersion, kind and metadata.name are required".to_string(),
@@ -300,10 +299,9 @@ impl SimCluster {
         let old = old.map(|e| e.object);
         state.stamp(old.as_deref(), &mut new);
         if dry_run {
-            return Ok(new);
+            return Ok(Arc::new(new));
         }
-        let stored = state.commit(&self.events, group_kind, key, old.as_deref(), new, applied);
-        Ok(Value::clone(&stored))
+        Ok(state.commit(&self.events, group_kind, key, old.as_deref(), new, applied))
     }
 }
 
@@ -678,11 +676,16 @@ fn suffix(n: u64) -> String {
         .collect()
 }
 
-/// An object as the API returns it for `resource`: at the requested version.
-fn as_served(object: &Value, resource: &Resource) -> Value {
-    let mut out = object.clone();
-    out["apiVersion"] = json!(resource.api_version());
-    out
+/// An object as the API returns it for `resource`: at the requested version. The stored version
+/// itself when that is the version it is stored at (nearly always: most kinds are served at one).
+fn as_served(object: &Arc<Value>, resource: &Resource) -> Arc<Value> {
+    let api_version = resource.api_version();
+    if object.get("apiVersion").and_then(Value::as_str) == Some(api_version.as_str()) {
+        return Arc::clone(object);
+    }
+    let mut out = Value::clone(object);
+    out["apiVersion"] = json!(api_version);
+    Arc::new(out)
 }
 
 impl Cluster for SimCluster {
@@ -699,7 +702,7 @@ impl Cluster for SimCluster {
         resource: &Resource,
         namespace: Option<&str>,
         name: &str,
-    ) -> Result<Option<Value>, ClusterError> {
+    ) -> Result<Option<Arc<Value>>, ClusterError> {
         let state = self.lock();
         let namespace = if resource.namespaced { namespace.unwrap_or("") } else { "" };
         let key = (namespace.to_string(), name.to_string());
@@ -713,7 +716,7 @@ impl Cluster for SimCluster {
         resource: &Resource,
         namespace: Option<&str>,
         label_selector: Option<&str>,
-    ) -> Result<Vec<Value>, ClusterError> {
+    ) -> Result<Vec<Arc<Value>>, ClusterError> {
         let state = self.lock();
         let selector = Selector::parse(label_selector);
         let namespace = if resource.namespaced { namespace } else { None };
@@ -725,19 +728,19 @@ impl Cluster for SimCluster {
             .collect())
     }
 
-    async fn apply(&self, object: &Value, options: ApplyOptions) -> Result<Value, ClusterError> {
+    async fn apply(&self, object: &Value, options: ApplyOptions) -> Result<Arc<Value>, ClusterError> {
         self.write("apply", object, Write::Apply { dry_run: options.dry_run })
     }
 
-    async fn create(&self, object: &Value) -> Result<Value, ClusterError> {
+    async fn create(&self, object: &Value) -> Result<Arc<Value>, ClusterError> {
         self.write("create", object, Write::Create)
     }
 
-    async fn replace(&self, object: &Value) -> Result<Value, ClusterError> {
+    async fn replace(&self, object: &Value) -> Result<Arc<Value>, ClusterError> {
         self.write("update", object, Write::Replace)
     }
 
-    async fn merge_patch(&self, target: &ObjectRef, patch: &Value) -> Result<Value, ClusterError> {
+    async fn merge_patch(&self, target: &ObjectRef, patch: &Value) -> Result<Arc<Value>, ClusterError> {
         let object = json!({"apiVersion": target.api_version, "kind": target.kind,
             "metadata": {"name": target.name, "namespace": target.namespace}});
         self.write("patch", &object, Write::Patch(patch))
