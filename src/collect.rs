@@ -111,16 +111,47 @@ pub async fn observe(
     options: &CollectOptions,
     progress: &(dyn Fn(usize, usize, &str) + Sync),
 ) -> Result<Snapshot, ClusterError> {
+    read(cluster, options, progress, Reading::Everything).await
+}
+
+/// Reads what a plan's fingerprint covers ([`crate::plan::fingerprint`]): the snapshot without the
+/// kinds whose objects churn on their own (pods, endpoints), which are most of a large cluster and
+/// which the fingerprint leaves out anyway. For checking that a plan is still current.
+pub async fn observe_configuration(
+    cluster: &impl Cluster,
+    options: &CollectOptions,
+) -> Result<Snapshot, ClusterError> {
+    read(cluster, options, &|_, _, _| {}, Reading::Configuration).await
+}
+
+/// How much of the cluster to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    Everything,
+    Configuration,
+}
+
+async fn read(
+    cluster: &impl Cluster,
+    options: &CollectOptions,
+    progress: &(dyn Fn(usize, usize, &str) + Sync),
+    reading: Reading,
+) -> Result<Snapshot, ClusterError> {
     let version = cluster.server_version().await?;
     let discovered = cluster.discover().await?;
-    let targets = targets(&discovered, options);
+    let mut targets = targets(&discovered, options);
+    if reading == Reading::Configuration {
+        targets.retain(|t| !crate::plan::fingerprint::VOLATILE_KINDS.contains(&t.resource.kind.as_str()));
+    }
     let mut objects = Vec::new();
     for (done, target) in targets.iter().enumerate() {
         progress(done, targets.len(), &target.resource.to_string());
         let listed = cluster.list(&target.resource, target.namespace.as_deref(), None).await?;
         objects.extend(listed.into_iter().filter(|o| kept(o)).map(sanitized));
     }
-    objects.extend(webhook_endpoints(cluster, &discovered, &objects).await?);
+    if reading == Reading::Everything {
+        objects.extend(webhook_endpoints(cluster, &discovered, &objects).await?);
+    }
     progress(targets.len(), targets.len(), "done");
     let served = discovered.resources.into_iter().filter(|r| is_istio_group(&r.group)).collect();
     let info = SnapshotInfo {
@@ -189,28 +220,39 @@ pub const POD_FIELDS: [(&str, &[&str]); 10] = [
     ("/status/containerStatuses/*", &["name", "ready", "restartCount", "state"]),
 ];
 
-/// Keeps only [`POD_FIELDS`] of a pod, its Istio annotations and its `Ready` condition.
-fn slim_pod(pod: &mut Value) {
-    for (path, keep) in POD_FIELDS {
-        let (parent, each) = match path.strip_suffix("/*") {
-            Some(list) => (list, true),
-            None => (path, false),
-        };
-        let Some(target) = pod.pointer_mut(parent) else { continue };
-        let maps: Vec<&mut Value> = if each {
-            target.as_array_mut().map(|items| items.iter_mut().collect()).unwrap_or_default()
-        } else {
-            vec![target]
-        };
-        for map in maps.into_iter().filter_map(Value::as_object_mut) {
-            map.retain(|key, _| keep.contains(&key.as_str()));
+/// A copy of only [`POD_FIELDS`] of a pod, its Istio annotations and its `Ready` condition. Built
+/// field by field, so what is dropped is never copied.
+fn slim_pod(pod: &Value) -> Value {
+    slim_at(pod, "")
+}
+
+/// `value`, found at `path` of a pod, as [`slim_pod`] keeps it.
+fn slim_at(value: &Value, path: &str) -> Value {
+    // Below the paths POD_FIELDS names (and the two filtered lists), everything is kept as it is.
+    let governed = path.is_empty()
+        || POD_FIELDS.iter().any(|(rule, _)| rule.starts_with(path) && rule[path.len()..].starts_with('/'))
+        || POD_FIELDS.iter().any(|(rule, _)| *rule == path)
+        || matches!(path, "/metadata/annotations" | "/status/conditions");
+    if !governed {
+        return value.clone();
+    }
+    match value {
+        Value::Object(map) => {
+            let keep = POD_FIELDS.iter().find(|(rule, _)| *rule == path).map(|(_, keep)| *keep);
+            let kept = map.iter().filter(|(key, _)| match keep {
+                Some(keep) => keep.contains(&key.as_str()),
+                None => path != "/metadata/annotations" || key.contains("istio.io/"),
+            });
+            Value::Object(kept.map(|(key, item)| (key.clone(), slim_at(item, &format!("{path}/{key}")))).collect())
         }
-    }
-    if let Some(annotations) = pod.pointer_mut("/metadata/annotations").and_then(Value::as_object_mut) {
-        annotations.retain(|key, _| key.contains("istio.io/"));
-    }
-    if let Some(conditions) = pod.pointer_mut("/status/conditions").and_then(Value::as_array_mut) {
-        conditions.retain(|c| c.get("type").and_then(Value::as_str) == Some("Ready"));
+        Value::Array(items) => {
+            let each = format!("{path}/*");
+            let kept = items.iter().filter(|item| {
+                path != "/status/conditions" || item.get("type").and_then(Value::as_str) == Some("Ready")
+            });
+            Value::Array(kept.map(|item| slim_at(item, &each)).collect())
+        }
+        other => other.clone(),
     }
 }
 
@@ -232,7 +274,7 @@ pub fn sanitize(object: &mut Value) {
     }
     match kind.as_str() {
         "Secret" => redact_secret(map),
-        "Pod" => slim_pod(object),
+        "Pod" => *object = slim_pod(object),
         "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
             strip_env_values(
                 map.get_mut("spec").and_then(|s| s.get_mut("template")).and_then(|t| t.get_mut("spec")),
@@ -284,6 +326,10 @@ pub fn sanitized(object: Arc<Value>) -> Arc<Value> {
         .is_some_and(|entries| writers(entries) != *entries);
     if !managed_fields && !sanitizing_changes(&object) {
         return object;
+    }
+    if object.get("kind").and_then(Value::as_str) == Some("Pod") {
+        // Slimming drops managed fields and annotations too: only what is kept is copied.
+        return Arc::new(slim_pod(&object));
     }
     let mut owned = Arc::unwrap_or_clone(object);
     sanitize(&mut owned);

@@ -139,8 +139,8 @@ impl Selection {
         }
     }
 
-    /// Whether to keep `object`, and what of it.
-    fn take(&self, object: &mut Value) -> bool {
+    /// Whether `object` is one of those selected.
+    pub fn selects(&self, object: &Value) -> bool {
         match self {
             Selection::Objects { objects, .. } => {
                 let (group, kind, namespace, name) = sort_key(object);
@@ -152,6 +152,14 @@ impl Selection {
                         name.to_string(),
                     ))
             }
+            Selection::Planning => true,
+        }
+    }
+
+    /// Whether to keep `object`, and what of it.
+    fn take(&self, object: &mut Value) -> bool {
+        match self {
+            Selection::Objects { .. } => self.selects(object),
             Selection::Planning => {
                 let pod = object.get("kind").and_then(Value::as_str) == Some("Pod");
                 if let Some(map) = object.as_object_mut() {
@@ -206,9 +214,17 @@ fn sort_key(object: &Value) -> (&str, &str, &str, &str) {
 impl Snapshot {
     /// A snapshot of `objects` (owned or shared), sorted into their canonical order.
     pub fn new<O: Into<Arc<Value>>>(info: SnapshotInfo, objects: impl IntoIterator<Item = O>) -> Snapshot {
-        let mut objects: Vec<Arc<Value>> = objects.into_iter().map(Into::into).collect();
-        objects.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
-        Snapshot { info, objects }
+        let objects: Vec<Arc<Value>> = objects.into_iter().map(Into::into).collect();
+        // Each object's key is read once (a read is a few map lookups), and objects read in order
+        // (an observation lists kind by kind, each in order) are not sorted again.
+        let keys: Vec<_> = objects.iter().map(|o| sort_key(o)).collect();
+        if keys.is_sorted() {
+            return Snapshot { info, objects };
+        }
+        let mut order: Vec<usize> = (0..objects.len()).collect();
+        order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
+        let sorted = order.into_iter().map(|position| Arc::clone(&objects[position])).collect();
+        Snapshot { info, objects: sorted }
     }
 
     /// The files of the snapshot: relative path to content, in writing order.

@@ -29,10 +29,9 @@ use super::progress::Progress;
 use super::takeover;
 use crate::chart::manifest::Manifest;
 use crate::cluster::{ApplyOptions, Cluster, ClusterError, ObjectRef, Propagation};
-use crate::collect::{CollectOptions, observe};
 use crate::migrate::sds::COPY_FROM_ANNOTATION;
 use crate::plan::model::{API_VERSION, Action, Gate, Handover, KIND, Plan, StepPhase};
-use crate::plan::{Stale, check_current};
+use crate::plan::{Stale, check_fingerprint};
 use crate::release::{
     self, Metadata, Owner, ReleaseChart, ReleaseContent, ReleaseError, ReleaseStore, Status as ReleaseStatus,
 };
@@ -473,13 +472,12 @@ impl<'a, C: Cluster> Run<'a, C> {
             });
         }
         if !self.journal.any_started() {
-            let options = CollectOptions { istio_namespace: self.options.namespace.clone() };
             self.progress.note("checking that the cluster is still in the state the plan was made from");
-            let snapshot =
-                observe(self.cluster, &options, &|_, _, _| {}).await.map_err(ApplyError::Cluster)?;
             let own = self.own_object();
-            let objects: Vec<Arc<Value>> = snapshot.objects.into_iter().filter(|o| !own(o)).collect();
-            check_current(self.plan, &objects)
+            let found = gates::current_fingerprint(self.cluster, &self.options.namespace, &own)
+                .await
+                .map_err(ApplyError::Cluster)?;
+            check_fingerprint(self.plan, found)
                 .map_err(|source| ApplyError::Stale { plan: self.plan.metadata.id.clone(), source })?;
         }
         if self.journal.root_ca_digest.is_none() {
@@ -1360,9 +1358,10 @@ mod tests {
         Arc::new(fake)
     }
 
+    /// As `plan` takes it: from a whole observation.
     async fn fingerprint(cluster: &SimCluster) -> String {
-        let options = CollectOptions { istio_namespace: "istio-system".into() };
-        crate::plan::fingerprint::of(&observe(cluster, &options, &|_, _, _| {}).await.unwrap().objects)
+        let options = crate::collect::CollectOptions { istio_namespace: "istio-system".into() };
+        crate::plan::fingerprint::of(&crate::collect::observe(cluster, &options, &|_, _, _| {}).await.unwrap().objects)
     }
 
     fn options(dir: &std::path::Path, resume: bool) -> ExecutorOptions {

@@ -21,7 +21,7 @@ use serde_json::Value;
 use super::kinds;
 use super::probe;
 use crate::cluster::{Cluster, ClusterError, ObjectRef, Resource, WatchEvent};
-use crate::collect::{CollectOptions, observe};
+use crate::collect::{CollectOptions, observe_configuration};
 use crate::plan::model::{GATE_NAMES, Gate, Plan};
 
 /// How long a gate waits for a watch event before looking again anyway.
@@ -346,12 +346,8 @@ async fn look<C: Cluster>(
             }
         }
         "plan-not-stale" => {
-            let options = CollectOptions { istio_namespace: context.namespace.to_string() };
-            let snapshot = observe(cluster, &options, &|_, _, _| {}).await?;
-            let objects: Vec<Arc<Value>> =
-                snapshot.objects.into_iter().filter(|o| !(context.own_objects)(o)).collect();
             let planned = param(gate, "fingerprint").unwrap_or(&context.plan.spec.fingerprint);
-            let found = crate::plan::fingerprint::of(&objects);
+            let found = current_fingerprint(cluster, context.namespace, context.own_objects).await?;
             if found == planned {
                 Check::Pass("the cluster is in the state the plan was made from".to_string())
             } else {
@@ -477,6 +473,20 @@ fn text<'v>(object: &'v Value, pointer: &str) -> &'v str {
 
 fn int(object: &Value, pointer: &str) -> Option<i64> {
     object.pointer(pointer).and_then(Value::as_i64)
+}
+
+/// The fingerprint of the cluster now, taken as a plan's is (see [`crate::plan::fingerprint`]),
+/// leaving out sailplan's own objects (`own`: the journal, the lock, backups), which a running apply
+/// adds.
+pub async fn current_fingerprint<C: Cluster>(
+    cluster: &C,
+    namespace: &str,
+    own: &(dyn Fn(&Value) -> bool + Sync),
+) -> Result<String, ClusterError> {
+    let options = CollectOptions { istio_namespace: namespace.to_string() };
+    let snapshot = observe_configuration(cluster, &options).await?;
+    let objects: Vec<Arc<Value>> = snapshot.objects.into_iter().filter(|o| !own(o)).collect();
+    Ok(crate::plan::fingerprint::of(&objects))
 }
 
 /// Lists `resource` in each of `namespaces` (or everywhere when empty).

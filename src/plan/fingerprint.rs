@@ -10,7 +10,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// Kinds whose objects churn on their own and say nothing about the mesh's configuration.
-const VOLATILE_KINDS: [&str; 7] =
+pub const VOLATILE_KINDS: [&str; 7] =
     ["Pod", "ReplicaSet", "Endpoints", "EndpointSlice", "Event", "Lease", "ControllerRevision"];
 
 /// The fingerprint of `objects` (sanitised as `collect` records them), as `sha256:<hex>`: the digest

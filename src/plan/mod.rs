@@ -653,7 +653,11 @@ pub struct Stale {
 
 /// Checks that `observed` (sanitised as `collect` reads it) is the state the plan was made from.
 pub fn check_current<O: Borrow<Value> + Sync>(plan: &Plan, observed: &[O]) -> Result<(), Stale> {
-    let found = fingerprint::of(observed);
+    check_fingerprint(plan, fingerprint::of(observed))
+}
+
+/// Checks that `found`, the fingerprint of the cluster now, is the one the plan was made from.
+pub fn check_fingerprint(plan: &Plan, found: String) -> Result<(), Stale> {
     if found == plan.spec.fingerprint {
         Ok(())
     } else {

@@ -259,9 +259,16 @@ pub async fn rehearse(snapshot: Snapshot, options: &Options) -> Result<Rehearsal
 
     let after_snapshot = observe(&*cluster, &collect, &|_, _, _| {}).await?;
     let after = MeshStatus::of(&Inventory::from(after_snapshot));
-    // Against every object of the simulation, not only the kinds an observation reads (the plan
-    // applies ServiceAccounts, roles and budgets too), read as `collect` reads them.
-    let end_state: Vec<Arc<Value>> = cluster.objects().into_iter().map(crate::collect::sanitized).collect();
+    // The objects the plan applies or deletes, from all the simulation holds (not only the kinds an
+    // observation reads: the plan applies ServiceAccounts, roles and budgets too), read as `collect`
+    // reads them.
+    let selection = diff::selection(&applied, &deleted);
+    let end_state: Vec<Arc<Value>> = cluster
+        .objects()
+        .into_iter()
+        .filter(|o| selection.selects(o))
+        .map(crate::collect::sanitized)
+        .collect();
     drop(cluster);
     let final_changes: Vec<ObjectChange> = diff::compare(&applied, &end_state, &deleted, &diff_options)?
         .into_iter()
