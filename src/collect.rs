@@ -206,16 +206,33 @@ async fn webhook_endpoints(
 /// dropped. Containers keep `name`, `image` and `ports` (named Service targetPorts resolve through
 /// them); volumes keep their name and `secret` (which secrets a pod mounts); owner references keep
 /// the owner's kind and name; container statuses keep readiness, restarts and state (crash loops).
-/// Besides these, a pod keeps only Istio's annotations (`*istio.io/*`) and its `Ready` condition.
+/// The API server's identity and version of the pod (`uid`, `resourceVersion`, `generation`) and
+/// its IP stay too: they are short, and with them a pod of a rehearsal's simulated cluster (which
+/// has them, like any API server's) is already in the form a snapshot keeps, so observing the
+/// simulation shares its pods instead of copying them. Besides these, a pod keeps only Istio's
+/// annotations (`*istio.io/*`) and its `Ready` condition.
 pub const POD_FIELDS: [(&str, &[&str]); 10] = [
     ("", &["apiVersion", "kind", "metadata", "spec", "status"]),
-    ("/metadata", &["name", "namespace", "labels", "annotations", "ownerReferences", "creationTimestamp"]),
+    (
+        "/metadata",
+        &[
+            "name",
+            "namespace",
+            "uid",
+            "resourceVersion",
+            "generation",
+            "labels",
+            "annotations",
+            "ownerReferences",
+            "creationTimestamp",
+        ],
+    ),
     ("/metadata/ownerReferences/*", &["kind", "name", "controller"]),
     ("/spec", &["serviceAccountName", "nodeName", "containers", "initContainers", "volumes"]),
     ("/spec/containers/*", &["name", "image", "ports"]),
     ("/spec/initContainers/*", &["name", "image"]),
     ("/spec/volumes/*", &["name", "secret"]),
-    ("/status", &["phase", "conditions", "containerStatuses"]),
+    ("/status", &["phase", "podIP", "conditions", "containerStatuses"]),
     ("/status/conditions/*", &["type", "status"]),
     ("/status/containerStatuses/*", &["name", "ready", "restartCount", "state"]),
 ];
@@ -490,7 +507,8 @@ mod tests {
             pod,
             json!({
                 "apiVersion": "v1", "kind": "Pod",
-                "metadata": {"name": "p", "namespace": "a", "labels": {"app": "p"}, "annotations": {"sidecar.istio.io/status": "{}"},
+                "metadata": {"name": "p", "namespace": "a", "uid": "u", "resourceVersion": "9",
+                    "labels": {"app": "p"}, "annotations": {"sidecar.istio.io/status": "{}"},
                     "ownerReferences": [{"kind": "ReplicaSet", "name": "p-1", "controller": true}], "creationTimestamp": "2026-01-01T00:00:00Z"},
                 "spec": {
                     "serviceAccountName": "sa", "nodeName": "n",
@@ -499,7 +517,7 @@ mod tests {
                         "ports": [{"containerPort": 15090, "name": "http-envoy-prom"}]}],
                     "volumes": [{"name": "certs", "secret": {"secretName": "istio.default"}}, {"name": "token"}]
                 },
-                "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
+                "status": {"phase": "Running", "podIP": "10.0.0.1", "conditions": [{"type": "Ready", "status": "True"}],
                     "containerStatuses": [{"name": "istio-proxy", "ready": true,
                         "restartCount": 2, "state": {"running": {"startedAt": "t"}}}]}
             })

@@ -118,7 +118,7 @@ pub enum Selection {
     },
     /// Every object, as planning (the inventory, `check`'s analysis, the migrations, the
     /// fingerprint) reads it: without its `status`, and pods also without their owner references,
-    /// node and creation time. Only the gates of a running upgrade read those, from the live
+    /// node, creation time, uid and versions. Only the gates of a running upgrade read those, from the live
     /// cluster, and the fingerprint and the diff leave status out anyway. On a large cluster the
     /// pods and workloads are most of the memory, and their status a large part of each.
     Planning,
@@ -166,8 +166,9 @@ impl Selection {
                     map.shift_remove("status");
                     if pod {
                         if let Some(metadata) = map.get_mut("metadata").and_then(Value::as_object_mut) {
-                            metadata.shift_remove("ownerReferences");
-                            metadata.shift_remove("creationTimestamp");
+                            for key in ["ownerReferences", "creationTimestamp", "uid", "resourceVersion", "generation"] {
+                                metadata.shift_remove(key);
+                            }
                         }
                         if let Some(spec) = map.get_mut("spec").and_then(Value::as_object_mut) {
                             spec.shift_remove("nodeName");

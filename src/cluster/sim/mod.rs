@@ -529,6 +529,9 @@ impl State {
         );
         let mut first =
             controllers::pod_from_template(template, namespace, "", (&owner.0, &owner.1), injection, "");
+        // Only what a snapshot keeps of a pod: nothing reads more of a simulated pod, and so pods
+        // are cheap to copy for each replica, and observing the simulation shares them.
+        crate::collect::sanitize(&mut first);
         if group_kind.1 == "Deployment" {
             first["metadata"]["labels"]["pod-template-hash"] = json!(hash);
         }
