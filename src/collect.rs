@@ -337,8 +337,7 @@ fn writers(entries: &[Value]) -> Vec<Value> {
 /// not change it. That is nearly every object of the simulated cluster, which is built from a
 /// snapshot, so observing it copies only what a rehearsal changed.
 pub fn sanitized(object: Arc<Value>) -> Arc<Value> {
-    let managed_fields = object
-        .pointer("/metadata/managedFields")
+    let managed_fields = lookup(&object, "/metadata/managedFields")
         .and_then(Value::as_array)
         .is_some_and(|entries| writers(entries) != *entries);
     if !managed_fields && !sanitizing_changes(&object) {
@@ -357,17 +356,15 @@ pub fn sanitized(object: Arc<Value>) -> Arc<Value> {
 /// rewritten), objects carrying the last-applied annotation, and pods, workloads and CRDs holding
 /// what it drops.
 pub fn sanitizing_changes(object: &Value) -> bool {
-    if object.pointer("/metadata/annotations").and_then(|a| a.get(LAST_APPLIED)).is_some() {
+    if lookup(object, "/metadata/annotations").and_then(|a| a.get(LAST_APPLIED)).is_some() {
         return true;
     }
     match object.get("kind").and_then(Value::as_str).unwrap_or("") {
         "Secret" => true,
         "Pod" => pod_has_more_than_kept(object),
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => object
-            .pointer("/spec/template/spec")
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => lookup(object, "/spec/template/spec")
             .is_some_and(|spec| containers_of(spec).any(|c| has_env_values(c))),
-        "CustomResourceDefinition" => object
-            .pointer("/spec/versions")
+        "CustomResourceDefinition" => lookup(object, "/spec/versions")
             .and_then(Value::as_array)
             .is_some_and(|versions| versions.iter().any(|v| v.get("schema").is_some())),
         _ => false,

@@ -21,6 +21,7 @@ use serde_json::Value;
 use super::kinds;
 use super::probe;
 use crate::cluster::{Cluster, ClusterError, ObjectRef, Resource, WatchEvent};
+use crate::inventory::{lookup, str_of};
 use crate::collect::{CollectOptions, observe_configuration};
 use crate::plan::model::{GATE_NAMES, Gate, Plan};
 
@@ -336,7 +337,7 @@ async fn look<C: Cluster>(
             let holder = cluster
                 .get(&kinds::lease(), Some(context.namespace), lease)
                 .await?
-                .and_then(|l| l.pointer("/spec/holderIdentity").and_then(Value::as_str).map(str::to_string));
+                .and_then(|l| lookup(&l, "/spec/holderIdentity").and_then(Value::as_str).map(str::to_string));
             match holder {
                 Some(holder) if holder == ours => {
                     Check::Pass(format!("this apply holds the lock {}/{lease}", context.namespace))
@@ -467,12 +468,8 @@ fn unknown_kind(kind: &str) -> ClusterError {
     ClusterError::UnknownKind { api_version: "apps/v1".to_string(), kind: kind.to_string() }
 }
 
-fn text<'v>(object: &'v Value, pointer: &str) -> &'v str {
-    object.pointer(pointer).and_then(Value::as_str).unwrap_or("")
-}
-
 fn int(object: &Value, pointer: &str) -> Option<i64> {
-    object.pointer(pointer).and_then(Value::as_i64)
+    lookup(object, pointer).and_then(Value::as_i64)
 }
 
 /// The fingerprint of the cluster now, taken as a plan's is (see [`crate::plan::fingerprint`]),
@@ -507,9 +504,9 @@ async fn list_in<C: Cluster>(
 }
 
 fn name_of(object: &Value) -> String {
-    let namespace = text(object, "/metadata/namespace");
-    let name = text(object, "/metadata/name");
-    let kind = text(object, "/kind");
+    let namespace = str_of(object, "/metadata/namespace");
+    let name = str_of(object, "/metadata/name");
+    let kind = str_of(object, "/kind");
     if namespace.is_empty() { format!("{kind} {name}") } else { format!("{kind} {namespace}/{name}") }
 }
 
@@ -533,15 +530,15 @@ fn workload_state(object: &Value) -> Result<(), (bool, String)> {
         return Err((false, format!("{name}: the controller has not seen generation {generation} yet")));
     }
     let conditions =
-        object.pointer("/status/conditions").and_then(Value::as_array).cloned().unwrap_or_default();
+        lookup(object, "/status/conditions").and_then(Value::as_array).cloned().unwrap_or_default();
     if conditions
         .iter()
-        .any(|c| text(c, "/type") == "Progressing" && text(c, "/reason") == "ProgressDeadlineExceeded")
+        .any(|c| str_of(c, "/type") == "Progressing" && str_of(c, "/reason") == "ProgressDeadlineExceeded")
     {
         return Err((true, format!("{name}: its progress deadline was exceeded")));
     }
     let status = |field: &str| int(object, &format!("/status/{field}")).unwrap_or(0);
-    match text(object, "/kind") {
+    match str_of(object, "/kind") {
         "DaemonSet" => {
             let desired = status("desiredNumberScheduled");
             let updated = status("updatedNumberScheduled");
@@ -557,7 +554,7 @@ fn workload_state(object: &Value) -> Result<(), (bool, String)> {
             let wanted = int(object, "/spec/replicas").unwrap_or(1);
             let updated = status("updatedReplicas");
             let total = status("replicas");
-            let available = if text(object, "/kind") == "StatefulSet" {
+            let available = if str_of(object, "/kind") == "StatefulSet" {
                 status("readyReplicas")
             } else {
                 status("availableReplicas")
@@ -597,12 +594,12 @@ pub fn rollout_check(workloads: &[Arc<Value>], single: Option<&str>) -> Check {
 }
 
 fn pod_key(pod: &Value) -> String {
-    let uid = text(pod, "/metadata/uid");
+    let uid = str_of(pod, "/metadata/uid");
     if uid.is_empty() { name_of(pod) } else { uid.to_string() }
 }
 
 fn restarts_of(pod: &Value) -> i64 {
-    pod.pointer("/status/containerStatuses")
+    lookup(pod, "/status/containerStatuses")
         .and_then(Value::as_array)
         .map(|statuses| statuses.iter().filter_map(|s| int(s, "/restartCount")).sum())
         .unwrap_or(0)
@@ -619,8 +616,8 @@ pub fn pods_check(pods: &[Arc<Value>], baseline: &BTreeMap<String, i64>, selecto
     let live: Vec<&Value> = pods
         .iter()
         .map(Arc::as_ref)
-        .filter(|p| p.pointer("/metadata/deletionTimestamp").is_none())
-        .filter(|p| !matches!(text(p, "/status/phase"), "Succeeded" | "Failed"))
+        .filter(|p| lookup(p, "/metadata/deletionTimestamp").is_none())
+        .filter(|p| !matches!(str_of(p, "/status/phase"), "Succeeded" | "Failed"))
         .collect();
     if live.is_empty() {
         return if selector {
@@ -632,14 +629,14 @@ pub fn pods_check(pods: &[Arc<Value>], baseline: &BTreeMap<String, i64>, selecto
     let mut not_ready = Vec::new();
     for pod in &live {
         let statuses =
-            pod.pointer("/status/containerStatuses").and_then(Value::as_array).cloned().unwrap_or_default();
+            lookup(pod, "/status/containerStatuses").and_then(Value::as_array).cloned().unwrap_or_default();
         if let Some(crashing) =
-            statuses.iter().find(|s| text(s, "/state/waiting/reason") == "CrashLoopBackOff")
+            statuses.iter().find(|s| str_of(s, "/state/waiting/reason") == "CrashLoopBackOff")
         {
             return Check::Fail(format!(
                 "{}: container {} is in CrashLoopBackOff",
                 name_of(pod),
-                text(crashing, "/name")
+                str_of(crashing, "/name")
             ));
         }
         if let Some(before) = baseline.get(&pod_key(pod))
@@ -654,7 +651,7 @@ pub fn pods_check(pods: &[Arc<Value>], baseline: &BTreeMap<String, i64>, selecto
         let ready = pod
             .pointer("/status/conditions")
             .and_then(Value::as_array)
-            .is_some_and(|c| c.iter().any(|c| text(c, "/type") == "Ready" && text(c, "/status") == "True"));
+            .is_some_and(|c| c.iter().any(|c| str_of(c, "/type") == "Ready" && str_of(c, "/status") == "True"));
         if !ready {
             not_ready.push(name_of(pod));
         }
@@ -678,11 +675,11 @@ pub enum Converge {
 /// The revision that injected a pod: the `istio.io/rev` label, else the `revision` in
 /// `sidecar.istio.io/status`, else `default`.
 fn pod_revision(pod: &Value) -> String {
-    let label = text(pod, "/metadata/labels/istio.io~1rev");
+    let label = str_of(pod, "/metadata/labels/istio.io~1rev");
     if !label.is_empty() {
         return label.to_string();
     }
-    let status = text(pod, "/metadata/annotations/sidecar.istio.io~1status");
+    let status = str_of(pod, "/metadata/annotations/sidecar.istio.io~1status");
     serde_json::from_str::<Value>(status)
         .ok()
         .and_then(|s| s.get("revision").and_then(Value::as_str).map(str::to_string))
@@ -691,11 +688,11 @@ fn pod_revision(pod: &Value) -> String {
 }
 
 fn proxy_image(pod: &Value) -> Option<&str> {
-    pod.pointer("/spec/containers")?
+    lookup(pod, "/spec/containers")?
         .as_array()?
         .iter()
-        .find(|c| text(c, "/name") == "istio-proxy")
-        .map(|c| text(c, "/image"))
+        .find(|c| str_of(c, "/name") == "istio-proxy")
+        .map(|c| str_of(c, "/image"))
 }
 
 /// `proxies-converged`: every injected, running pod was injected by the revision (or runs a proxy
@@ -704,8 +701,8 @@ pub fn proxies_check(pods: &[Arc<Value>], target: &Converge) -> Check {
     let mut behind = Vec::new();
     let mut injected = 0;
     for pod in pods {
-        if pod.pointer("/metadata/deletionTimestamp").is_some()
-            || matches!(text(pod, "/status/phase"), "Succeeded" | "Failed")
+        if lookup(pod, "/metadata/deletionTimestamp").is_some()
+            || matches!(str_of(pod, "/status/phase"), "Succeeded" | "Failed")
         {
             continue;
         }
@@ -741,11 +738,11 @@ pub fn dual_labels_check(namespaces: &[Arc<Value>]) -> Check {
     let dual: Vec<&str> = namespaces
         .iter()
         .filter(|n| {
-            let labels = n.pointer("/metadata/labels");
+            let labels = lookup(n, "/metadata/labels");
             labels.and_then(|l| l.get("istio-injection")).is_some()
                 && labels.and_then(|l| l.get("istio.io/rev")).is_some()
         })
-        .map(|n| text(n, "/metadata/name"))
+        .map(|n| str_of(n, "/metadata/name"))
         .collect();
     if dual.is_empty() {
         Check::Pass(format!("{} namespace(s), none with both injection labels", namespaces.len()))
@@ -758,12 +755,12 @@ pub fn dual_labels_check(namespaces: &[Arc<Value>]) -> Check {
 pub fn crds_check(crds: &[Arc<Value>], wanted: &[&str]) -> Check {
     let mut waiting = Vec::new();
     for name in wanted {
-        match crds.iter().find(|c| text(c, "/metadata/name") == *name) {
+        match crds.iter().find(|c| str_of(c, "/metadata/name") == *name) {
             None => waiting.push(format!("{name} (not found)")),
             Some(crd) => {
                 let established =
-                    crd.pointer("/status/conditions").and_then(Value::as_array).is_some_and(|c| {
-                        c.iter().any(|c| text(c, "/type") == "Established" && text(c, "/status") == "True")
+                    lookup(crd, "/status/conditions").and_then(Value::as_array).is_some_and(|c| {
+                        c.iter().any(|c| str_of(c, "/type") == "Established" && str_of(c, "/status") == "True")
                     });
                 if !established {
                     waiting.push(format!("{name} (not established)"));
@@ -784,7 +781,7 @@ pub fn endpoints_check(slices: &[Arc<Value>], endpoints: Option<&Value>, service
     let from_slices = slices
         .iter()
         .flat_map(|s| s.get("endpoints").and_then(Value::as_array).cloned().unwrap_or_default())
-        .filter(|e| e.pointer("/conditions/ready").and_then(Value::as_bool) != Some(false))
+        .filter(|e| lookup(e, "/conditions/ready").and_then(Value::as_bool) != Some(false))
         .count();
     let from_endpoints = endpoints
         .and_then(|e| e.get("subsets"))
@@ -819,7 +816,7 @@ pub fn root_ca_digest_of(secrets: &[Arc<Value>]) -> String {
             .and_then(Value::as_object)
             .map(|d| d.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
             .unwrap_or_default();
-        canonical.insert(text(secret, "/metadata/name").to_string(), data);
+        canonical.insert(str_of(secret, "/metadata/name").to_string(), data);
     }
     let bytes = serde_json::to_vec(&canonical).unwrap_or_default();
     format!("sha256:{}", crate::digest::sha256_hex(&bytes))
@@ -893,17 +890,17 @@ async fn mesh_config<C: Cluster>(
         .iter()
         .map(Arc::as_ref)
         .filter(|m| {
-            let name = text(m, "/metadata/name");
-            (name == "istio" || name.starts_with("istio-")) && m.pointer("/data/mesh").is_some()
+            let name = str_of(m, "/metadata/name");
+            (name == "istio" || name.starts_with("istio-")) && lookup(m, "/data/mesh").is_some()
         })
         .collect();
     // The revision's own mesh config first (`istio-<revision>`), then the default one.
     let own = revision.map(|r| format!("istio-{r}"));
     candidates.sort_by_key(|m| {
-        let name = text(m, "/metadata/name");
+        let name = str_of(m, "/metadata/name");
         (own.as_deref() != Some(name), name != "istio", name.to_string())
     });
-    Ok(candidates.first().and_then(|m| crate::yaml::parse_one(text(m, "/data/mesh")).ok()))
+    Ok(candidates.first().and_then(|m| crate::yaml::parse_one(str_of(m, "/data/mesh")).ok()))
 }
 
 /// `policy-checks-off`: the mesh config disables Mixer policy checks (Istio's default since 1.5 when
@@ -937,7 +934,7 @@ async fn jwks_check<C: Cluster>(cluster: &C) -> Result<Check, ClusterError> {
     let policies = istio_objects(cluster, "security.istio.io", "RequestAuthentication").await?;
     let uris: BTreeSet<String> = policies
         .iter()
-        .flat_map(|p| p.pointer("/spec/jwtRules").and_then(Value::as_array).cloned().unwrap_or_default())
+        .flat_map(|p| lookup(p, "/spec/jwtRules").and_then(Value::as_array).cloned().unwrap_or_default())
         .filter_map(|r| r.get("jwksUri").and_then(Value::as_str).map(str::to_string))
         .collect();
     if uris.is_empty() {
@@ -966,10 +963,10 @@ async fn gateway_tls_check<C: Cluster>(cluster: &C) -> Result<Check, ClusterErro
     let gateways = istio_objects(cluster, "networking.istio.io", "Gateway").await?;
     let mut credentials = BTreeSet::new();
     for gateway in &gateways {
-        let namespace = text(gateway, "/metadata/namespace").to_string();
-        for server in gateway.pointer("/spec/servers").and_then(Value::as_array).cloned().unwrap_or_default()
+        let namespace = str_of(gateway, "/metadata/namespace").to_string();
+        for server in lookup(gateway, "/spec/servers").and_then(Value::as_array).cloned().unwrap_or_default()
         {
-            if let Some(name) = server.pointer("/tls/credentialName").and_then(Value::as_str) {
+            if let Some(name) = lookup(&server, "/tls/credentialName").and_then(Value::as_str) {
                 credentials.insert((namespace.clone(), name.to_string()));
             }
         }
@@ -983,7 +980,7 @@ async fn gateway_tls_check<C: Cluster>(cluster: &C) -> Result<Check, ClusterErro
         // Istio reads a gateway's credential in the gateway pods' namespace, which the Gateway
         // object does not name; a Secret of that name in any namespace is accepted here.
         let found = secrets.iter().any(|s| {
-            text(s, "/metadata/name") == name
+            str_of(s, "/metadata/name") == name
                 && s.get("data").and_then(Value::as_object).is_some_and(|d| {
                     (d.contains_key("tls.crt") && d.contains_key("tls.key"))
                         || (d.contains_key("cert") && d.contains_key("key"))
@@ -1036,17 +1033,17 @@ pub fn prometheus_verdict(body: &[u8], query: &str, threshold: f64, comparison: 
     let Ok(answer) = serde_json::from_slice::<Value>(body) else {
         return Check::NoData(format!("Prometheus answered {query:?} with something that is not JSON"));
     };
-    if text(&answer, "/status") != "success" {
-        return Check::Fail(format!("Prometheus rejected {query:?}: {}", text(&answer, "/error")));
+    if str_of(&answer, "/status") != "success" {
+        return Check::Fail(format!("Prometheus rejected {query:?}: {}", str_of(&answer, "/error")));
     }
-    let results = answer.pointer("/data/result").and_then(Value::as_array).cloned().unwrap_or_default();
-    let scalar = answer.pointer("/data/result/1").and_then(Value::as_str).map(str::to_string);
-    let values: Vec<f64> = if text(&answer, "/data/resultType") == "scalar" {
+    let results = lookup(&answer, "/data/result").and_then(Value::as_array).cloned().unwrap_or_default();
+    let scalar = lookup(&answer, "/data/result/1").and_then(Value::as_str).map(str::to_string);
+    let values: Vec<f64> = if str_of(&answer, "/data/resultType") == "scalar" {
         scalar.iter().filter_map(|v| v.parse().ok()).collect()
     } else {
         results
             .iter()
-            .filter_map(|r| r.pointer("/value/1").and_then(Value::as_str).and_then(|v| v.parse().ok()))
+            .filter_map(|r| lookup(r, "/value/1").and_then(Value::as_str).and_then(|v| v.parse().ok()))
             .collect()
     };
     let values: Vec<f64> = values.into_iter().filter(|v: &f64| !v.is_nan()).collect();

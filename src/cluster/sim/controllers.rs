@@ -20,7 +20,7 @@ use serde_json::{Map, Value, json};
 
 use super::merge::service_selects;
 use crate::catalog::{Catalog, RevisionRecord};
-use crate::inventory::{image_version, label, text};
+use crate::inventory::{image_version, label, lookup, text};
 
 /// The annotation and label a pod uses to opt out of injection.
 const INJECT: &str = "sidecar.istio.io/inject";
@@ -214,16 +214,16 @@ fn push(spec: &mut Value, list: &str, item: Value) {
 pub fn replicas(workload: &Value) -> usize {
     let count = match text(workload, "/kind").as_str() {
         "DaemonSet" => {
-            workload.pointer("/status/desiredNumberScheduled").and_then(Value::as_i64).unwrap_or(1).max(1)
+            lookup(workload, "/status/desiredNumberScheduled").and_then(Value::as_i64).unwrap_or(1).max(1)
         }
-        _ => workload.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1),
+        _ => lookup(workload, "/spec/replicas").and_then(Value::as_i64).unwrap_or(1),
     };
     usize::try_from(count).unwrap_or(0)
 }
 
 /// The status of a workload whose `ready` of `replicas` pods run its current template.
 pub fn workload_status(workload: &Value, replicas: usize, ready: usize) -> Value {
-    let generation = workload.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
+    let generation = lookup(workload, "/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
     match text(workload, "/kind").as_str() {
         "DaemonSet" => json!({"observedGeneration": generation, "desiredNumberScheduled": replicas,
             "currentNumberScheduled": replicas, "updatedNumberScheduled": replicas, "numberReady": ready,
@@ -245,7 +245,7 @@ pub fn workload_status(workload: &Value, replicas: usize, ready: usize) -> Value
 
 /// Whether a pod is Ready.
 pub fn pod_ready(pod: &Value) -> bool {
-    pod.pointer("/status/conditions")
+    lookup(pod, "/status/conditions")
         .and_then(Value::as_array)
         .is_some_and(|c| c.iter().any(|c| text(c, "/type") == "Ready" && text(c, "/status") == "True"))
 }
@@ -254,12 +254,12 @@ pub fn pod_ready(pod: &Value) -> bool {
 pub fn endpoints_of(service: &Value, pods: &[&Value]) -> (Value, Value) {
     let namespace = text(service, "/metadata/namespace");
     let name = text(service, "/metadata/name");
-    let selector = service.pointer("/spec/selector").and_then(Value::as_object);
+    let selector = lookup(service, "/spec/selector").and_then(Value::as_object);
     let selected: Vec<&&Value> = pods
         .iter()
         .filter(|p| {
             pod_ready(p)
-                && service_selects(selector, p.pointer("/metadata/labels").and_then(Value::as_object))
+                && service_selects(selector, lookup(p, "/metadata/labels").and_then(Value::as_object))
         })
         .collect();
     let ports: Vec<Value> = service
@@ -299,8 +299,8 @@ pub fn crd_status(crd: &Value) -> Value {
     json!({"conditions": [
             {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts"},
             {"type": "Established", "status": "True", "reason": "InitialNamesAccepted"}],
-        "acceptedNames": crd.pointer("/spec/names").cloned().unwrap_or(json!({})),
-        "storedVersions": crd.pointer("/spec/versions").and_then(Value::as_array).into_iter().flatten()
+        "acceptedNames": lookup(crd, "/spec/names").cloned().unwrap_or(json!({})),
+        "storedVersions": lookup(crd, "/spec/versions").and_then(Value::as_array).into_iter().flatten()
             .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
             .filter_map(|v| v.get("name").cloned()).collect::<Vec<_>>()})
 }

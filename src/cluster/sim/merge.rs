@@ -12,6 +12,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::inventory::lookup;
+
 /// Applies `applied` over `stored`: removes what `previous` (sailplan's last apply) set and `applied`
 /// no longer does, then sets everything `applied` sets.
 pub fn server_side_apply(stored: &mut Value, previous: Option<&Value>, applied: &Value) {
@@ -115,7 +117,7 @@ impl Selector {
 
     /// Whether an object's labels match.
     pub fn matches(&self, object: &Value) -> bool {
-        let labels = object.pointer("/metadata/labels").and_then(Value::as_object);
+        let labels = lookup(object, "/metadata/labels").and_then(Value::as_object);
         let label = |key: &str| labels.and_then(|l| l.get(key)).and_then(Value::as_str);
         self.0.iter().all(|requirement| match requirement {
             Requirement::Equals(key, value) => label(key) == Some(value.as_str()),
@@ -209,7 +211,7 @@ mod tests {
         assert!(Selector::parse(Some("app==istiod,!missing,app")).matches(&pod));
         assert!(!Selector::parse(Some("app!=istiod")).matches(&pod));
         assert!(Selector::parse(None).matches(&pod));
-        let labels = pod.pointer("/metadata/labels").and_then(Value::as_object);
+        let labels = lookup(&pod, "/metadata/labels").and_then(Value::as_object);
         assert!(workload_selects(Some(&json!({"matchLabels": {"app": "istiod"}})), labels));
         assert!(workload_selects(
             Some(

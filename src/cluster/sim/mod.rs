@@ -30,7 +30,7 @@ use self::controllers::Mesh;
 use self::discovery::Served;
 use self::merge::{Selector, service_selects, workload_selects};
 use super::{ApplyOptions, Cluster, ClusterError, Discovered, ObjectRef, Propagation, Resource, WatchEvent};
-use crate::inventory::text;
+use crate::inventory::{lookup, text};
 use crate::snapshot::{Snapshot, SnapshotInfo};
 
 /// The Kubernetes version reported when the snapshot does not say.
@@ -170,7 +170,7 @@ impl SimCluster {
             }
             if group_kind.1 == "CustomResourceDefinition" {
                 state.served.add_crd(object);
-                if object.pointer("/status/conditions").is_none() {
+                if lookup(object, "/status/conditions").is_none() {
                     object["status"] = controllers::crd_status(object);
                 }
             }
@@ -241,8 +241,8 @@ impl SimCluster {
             (Write::Create, None) => (crate::cluster::applicable(object.clone()), None, false),
             (Write::Replace | Write::Patch(_), None) => return Err(missing()),
             (Write::Replace, Some(old)) => {
-                let sent = object.pointer("/metadata/resourceVersion").and_then(Value::as_str);
-                let current = old.object.pointer("/metadata/resourceVersion").and_then(Value::as_str);
+                let sent = lookup(object, "/metadata/resourceVersion").and_then(Value::as_str);
+                let current = lookup(&old.object, "/metadata/resourceVersion").and_then(Value::as_str);
                 if sent.is_some() && sent != current {
                     return Err(ClusterError::Conflict {
                         object: reference.to_string(),
@@ -277,7 +277,7 @@ impl SimCluster {
                 // A patch of `managedFields` is sailplan taking over an installer's fields (see
                 // `apply::takeover`): from now on what sailplan's applies leave out is removed, as if
                 // sailplan had applied the object as it stands. Field ownership itself is not stored.
-                let applied = match patch.pointer("/metadata/managedFields") {
+                let applied = match lookup(patch, "/metadata/managedFields") {
                     Some(_) => {
                         if let Some(metadata) = new.get_mut("metadata").and_then(Value::as_object_mut) {
                             metadata.remove("managedFields");
@@ -327,7 +327,7 @@ impl State {
     /// the old version), generation (counted up when more than metadata and status changed).
     fn stamp(&mut self, old: Option<&Value>, new: &mut Value) {
         let field = |object: Option<&Value>, key: &str| {
-            object.and_then(|o| o.pointer(&format!("/metadata/{key}"))).cloned()
+            object.and_then(|o| lookup(o, &format!("/metadata/{key}"))).cloned()
         };
         let uid = field(old, "uid").unwrap_or_else(|| {
             self.uids += 1;
@@ -337,7 +337,7 @@ impl State {
         let generation = match old {
             None => 1,
             Some(old) => {
-                let before = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
+                let before = lookup(old, "/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
                 before + i64::from(spec_changed(old, new))
             }
         };
@@ -373,7 +373,7 @@ impl State {
             "Service" if group_kind.0.is_empty() => self.refresh_endpoints(events, &key.0, None),
             workload if WORKLOADS.contains(&workload) && group_kind.0 == "apps" => {
                 let changed = old.is_none_or(|old| {
-                    ["/spec/template", "/spec/replicas"].iter().any(|p| old.pointer(p) != stored.pointer(p))
+                    ["/spec/template", "/spec/replicas"].iter().any(|p| lookup(old, p) != lookup(&stored, p))
                 });
                 if changed {
                     stored = self.roll_out(events, &group_kind, &key);
@@ -478,11 +478,11 @@ impl State {
 
     /// The pods of a workload: those in its namespace its selector selects.
     fn pods_of(&self, workload: &Value, namespace: &str) -> Vec<Name> {
-        let selector = workload.pointer("/spec/selector");
+        let selector = lookup(workload, "/spec/selector");
         self.in_namespace(&pod_kind(), Some(namespace))
             .into_iter()
             .filter(|pod| {
-                workload_selects(selector, pod.pointer("/metadata/labels").and_then(Value::as_object))
+                workload_selects(selector, lookup(pod, "/metadata/labels").and_then(Value::as_object))
             })
             .map(|pod| (namespace.to_string(), text(pod, "/metadata/name")))
             .collect()
@@ -505,16 +505,16 @@ impl State {
         let mut changed = Vec::new();
         for pod in self.pods_of(&workload, namespace) {
             if let Some(removed) = self.remove(events, &pod_kind(), &pod) {
-                changed.push(removed.pointer("/metadata/labels").cloned().unwrap_or(Value::Null));
+                changed.push(lookup(&removed, "/metadata/labels").cloned().unwrap_or(Value::Null));
             }
         }
         let mesh = self.mesh();
         let namespace_labels = self
             .get(&(String::new(), "Namespace".to_string()), &(String::new(), namespace.to_string()))
-            .and_then(|n| n.object.pointer("/metadata/labels").and_then(Value::as_object))
+            .and_then(|n| lookup(&n.object, "/metadata/labels").and_then(Value::as_object))
             .cloned();
         let empty = json!({});
-        let template = workload.pointer("/spec/template").unwrap_or(&empty);
+        let template = lookup(&workload, "/spec/template").unwrap_or(&empty);
         let hash = crate::digest::sha256_hex(template.to_string().as_bytes());
         let hash = &hash[..10];
         let count = controllers::replicas(&workload);
@@ -524,8 +524,8 @@ impl State {
         };
         let injection = mesh.injection(
             namespace_labels.as_ref(),
-            template.pointer("/metadata/labels").and_then(Value::as_object),
-            template.pointer("/metadata/annotations").and_then(Value::as_object),
+            lookup(template, "/metadata/labels").and_then(Value::as_object),
+            lookup(template, "/metadata/annotations").and_then(Value::as_object),
         );
         let mut first =
             controllers::pod_from_template(template, namespace, "", (&owner.0, &owner.1), injection, "");
@@ -537,7 +537,7 @@ impl State {
         }
         let ready = if controllers::pod_ready(&first) { count } else { 0 };
         if count > 0 {
-            changed.push(first.pointer("/metadata/labels").cloned().unwrap_or(Value::Null));
+            changed.push(lookup(&first, "/metadata/labels").cloned().unwrap_or(Value::Null));
         }
         for index in 0..count {
             let name = match group_kind.1.as_str() {
@@ -572,7 +572,7 @@ impl State {
             .in_namespace(&(String::new(), "Service".to_string()), Some(namespace))
             .into_iter()
             .filter(|s| {
-                let selector = s.pointer("/spec/selector").and_then(Value::as_object);
+                let selector = lookup(s, "/spec/selector").and_then(Value::as_object);
                 selector.is_some_and(|m| !m.is_empty())
                     && changed
                         .is_none_or(|labels| labels.iter().any(|l| service_selects(selector, l.as_object())))
@@ -616,7 +616,7 @@ impl State {
                 let mut changed = Vec::new();
                 for pod in self.pods_of(&object, namespace) {
                     if let Some(removed) = self.remove(events, &pod_kind(), &pod) {
-                        changed.push(removed.pointer("/metadata/labels").cloned().unwrap_or(Value::Null));
+                        changed.push(lookup(&removed, "/metadata/labels").cloned().unwrap_or(Value::Null));
                     }
                 }
                 self.refresh_endpoints(events, namespace, Some(&changed));
