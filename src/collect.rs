@@ -260,7 +260,9 @@ fn slim_at(value: &Value, path: &str) -> Value {
                 Some(keep) => keep.contains(&key.as_str()),
                 None => path != "/metadata/annotations" || key.contains("istio.io/"),
             });
-            Value::Object(kept.map(|(key, item)| (key.clone(), slim_at(item, &format!("{path}/{key}")))).collect())
+            Value::Object(
+                kept.map(|(key, item)| (key.clone(), slim_at(item, &format!("{path}/{key}")))).collect(),
+            )
         }
         Value::Array(items) => {
             let each = format!("{path}/*");
@@ -362,8 +364,9 @@ pub fn sanitizing_changes(object: &Value) -> bool {
     match object.get("kind").and_then(Value::as_str).unwrap_or("") {
         "Secret" => true,
         "Pod" => pod_has_more_than_kept(object),
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => lookup(object, "/spec/template/spec")
-            .is_some_and(|spec| containers_of(spec).any(|c| has_env_values(c))),
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
+            lookup(object, "/spec/template/spec").is_some_and(|spec| containers_of(spec).any(has_env_values))
+        }
         "CustomResourceDefinition" => lookup(object, "/spec/versions")
             .and_then(Value::as_array)
             .is_some_and(|versions| versions.iter().any(|v| v.get("schema").is_some())),
@@ -393,8 +396,11 @@ fn pod_has_more_than_kept(pod: &Value) -> bool {
             None => (*path, false),
         };
         let Some(target) = lookup(pod, parent) else { return false };
-        let maps: Vec<&Value> =
-            if each { target.as_array().map(|items| items.iter().collect()).unwrap_or_default() } else { vec![target] };
+        let maps: Vec<&Value> = if each {
+            target.as_array().map(|items| items.iter().collect()).unwrap_or_default()
+        } else {
+            vec![target]
+        };
         maps.into_iter()
             .filter_map(Value::as_object)
             .any(|map| map.keys().any(|key| !keep.contains(&key.as_str())))
@@ -403,9 +409,9 @@ fn pod_has_more_than_kept(pod: &Value) -> bool {
         || lookup(pod, "/metadata/annotations")
             .and_then(Value::as_object)
             .is_some_and(|annotations| annotations.keys().any(|key| !key.contains("istio.io/")))
-        || lookup(pod, "/status/conditions")
-            .and_then(Value::as_array)
-            .is_some_and(|conditions| conditions.iter().any(|c| c.get("type").and_then(Value::as_str) != Some("Ready")))
+        || lookup(pod, "/status/conditions").and_then(Value::as_array).is_some_and(|conditions| {
+            conditions.iter().any(|c| c.get("type").and_then(Value::as_str) != Some("Ready"))
+        })
 }
 
 fn redact_secret(secret: &mut Map<String, Value>) {
@@ -559,9 +565,7 @@ mod tests {
             json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
                 "metadata": {"name": "x.istio.io"}, "spec": {"versions": [version]}})
         };
-        let config = |entry: Value| {
-            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "managedFields": [entry]}})
-        };
+        let config = |entry: Value| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "managedFields": [entry]}});
         let cases = [
             (slim_pod, false),
             (fat_pod, true),
@@ -585,5 +589,4 @@ mod tests {
             assert_eq!(*result, expected);
         }
     }
-
 }

@@ -166,7 +166,13 @@ impl Selection {
                     map.shift_remove("status");
                     if pod {
                         if let Some(metadata) = map.get_mut("metadata").and_then(Value::as_object_mut) {
-                            for key in ["ownerReferences", "creationTimestamp", "uid", "resourceVersion", "generation"] {
+                            for key in [
+                                "ownerReferences",
+                                "creationTimestamp",
+                                "uid",
+                                "resourceVersion",
+                                "generation",
+                            ] {
                                 metadata.shift_remove(key);
                             }
                         }

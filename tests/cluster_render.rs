@@ -147,7 +147,9 @@ async fn rendered_profiles_are_accepted_and_become_ready() {
                 wait_for(
                     &format!("{version}: Deployment {name} ready"),
                     Duration::from_secs(120),
-                    || async { client.get(&deployments, Some(&ns), name).await.unwrap().filter(|d| available(d)) },
+                    || async {
+                        client.get(&deployments, Some(&ns), name).await.unwrap().filter(|d| available(d))
+                    },
                 )
                 .await;
             }

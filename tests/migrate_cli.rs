@@ -241,15 +241,19 @@ fn authn_matches_the_official_converter_on_its_fixtures() {
         };
         let mut input = sailplan::snapshot::Snapshot::read(&path).unwrap().objects;
         input.extend(services.clone());
-        let expected: Vec<Value> = sailplan::snapshot::Snapshot::read(&dir.join(format!("{name}-output.yaml")))
-            .unwrap()
-            .objects
-            .into_iter()
-            .map(Arc::unwrap_or_clone)
-            .collect();
+        let expected: Vec<Value> =
+            sailplan::snapshot::Snapshot::read(&dir.join(format!("{name}-output.yaml")))
+                .unwrap()
+                .objects
+                .into_iter()
+                .map(Arc::unwrap_or_clone)
+                .collect();
         let changes = sailplan::migrate::Transform::run(
             &sailplan::migrate::authn::MeshPolicyToPeerAuthentication,
-            &sailplan::migrate::Input::new(&input.iter().map(AsRef::as_ref).collect::<Vec<_>>(), semver::Version::new(1, 6, 14)),
+            &sailplan::migrate::Input::new(
+                &input.iter().map(AsRef::as_ref).collect::<Vec<_>>(),
+                semver::Version::new(1, 6, 14),
+            ),
         );
         let (ours, theirs) = (normalise(&changes.create), normalise(&expected));
         assert_eq!(ours.len(), theirs.len(), "{name}");

@@ -1361,7 +1361,9 @@ mod tests {
     /// As `plan` takes it: from a whole observation.
     async fn fingerprint(cluster: &SimCluster) -> String {
         let options = crate::collect::CollectOptions { istio_namespace: "istio-system".into() };
-        crate::plan::fingerprint::of(&crate::collect::observe(cluster, &options, &|_, _, _| {}).await.unwrap().objects)
+        crate::plan::fingerprint::of(
+            &crate::collect::observe(cluster, &options, &|_, _, _| {}).await.unwrap().objects,
+        )
     }
 
     fn options(dir: &std::path::Path, resume: bool) -> ExecutorOptions {

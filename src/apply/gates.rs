@@ -21,8 +21,8 @@ use serde_json::Value;
 use super::kinds;
 use super::probe;
 use crate::cluster::{Cluster, ClusterError, ObjectRef, Resource, WatchEvent};
-use crate::inventory::{lookup, str_of};
 use crate::collect::{CollectOptions, observe_configuration};
+use crate::inventory::{lookup, str_of};
 use crate::plan::model::{GATE_NAMES, Gate, Plan};
 
 /// How long a gate waits for a watch event before looking again anyway.
@@ -648,10 +648,9 @@ pub fn pods_check(pods: &[Arc<Value>], baseline: &BTreeMap<String, i64>, selecto
                 restarts_of(pod) - before
             ));
         }
-        let ready = pod
-            .pointer("/status/conditions")
-            .and_then(Value::as_array)
-            .is_some_and(|c| c.iter().any(|c| str_of(c, "/type") == "Ready" && str_of(c, "/status") == "True"));
+        let ready = pod.pointer("/status/conditions").and_then(Value::as_array).is_some_and(|c| {
+            c.iter().any(|c| str_of(c, "/type") == "Ready" && str_of(c, "/status") == "True")
+        });
         if !ready {
             not_ready.push(name_of(pod));
         }
@@ -760,7 +759,8 @@ pub fn crds_check(crds: &[Arc<Value>], wanted: &[&str]) -> Check {
             Some(crd) => {
                 let established =
                     lookup(crd, "/status/conditions").and_then(Value::as_array).is_some_and(|c| {
-                        c.iter().any(|c| str_of(c, "/type") == "Established" && str_of(c, "/status") == "True")
+                        c.iter()
+                            .any(|c| str_of(c, "/type") == "Established" && str_of(c, "/status") == "True")
                     });
                 if !established {
                     waiting.push(format!("{name} (not established)"));
@@ -921,7 +921,11 @@ pub fn policy_checks_check(mesh: Option<&Value>) -> Check {
 }
 
 /// Objects of an Istio kind (any served version), empty when the kind is not served.
-async fn istio_objects<C: Cluster>(cluster: &C, group: &str, kind: &str) -> Result<Vec<Arc<Value>>, ClusterError> {
+async fn istio_objects<C: Cluster>(
+    cluster: &C,
+    group: &str,
+    kind: &str,
+) -> Result<Vec<Arc<Value>>, ClusterError> {
     match cluster.discover().await?.find(group, kind) {
         Some(resource) => cluster.list(resource, None, None).await,
         None => Ok(Vec::new()),
@@ -1214,7 +1218,10 @@ mod tests {
             proxies_check(&shared([labelled.clone()]), &Converge::Revision("canary".into())),
             Check::Pass(_)
         ));
-        assert!(matches!(proxies_check(&shared([labelled]), &Converge::Version("1.6.14".into())), Check::Pass(_)));
+        assert!(matches!(
+            proxies_check(&shared([labelled]), &Converge::Version("1.6.14".into())),
+            Check::Pass(_)
+        ));
     }
 
     #[test]
@@ -1261,7 +1268,10 @@ mod tests {
             root_ca_check(Some(&before), &root_ca_digest_of(&shared([secret("WFla")]))),
             Check::Fail(_)
         ));
-        assert!(matches!(root_ca_check(Some("none"), &root_ca_digest_of(&[] as &[Arc<Value>])), Check::Pass(_)));
+        assert!(matches!(
+            root_ca_check(Some("none"), &root_ca_digest_of(&[] as &[Arc<Value>])),
+            Check::Pass(_)
+        ));
         assert!(matches!(root_ca_check(None, "none"), Check::NoData(_)));
     }
 

@@ -126,10 +126,13 @@ pub fn run(command: &MigrateCommand) -> anyhow::Result<ExitCode> {
                 objects.extend(Snapshot::read(file)?.objects);
             }
             // Secret values never leave sailplan: converted Secrets name their sources instead.
-            let objects: Vec<Arc<Value>> = objects
-                .into_iter()
-                .map(|o| if o.get("kind").and_then(Value::as_str) == Some("Secret") { sanitized(o) } else { o })
-                .collect();
+            let objects: Vec<Arc<Value>> =
+                objects
+                    .into_iter()
+                    .map(|o| {
+                        if o.get("kind").and_then(Value::as_str) == Some("Secret") { sanitized(o) } else { o }
+                    })
+                    .collect();
             let objects: Vec<&Value> = objects.iter().map(Arc::as_ref).collect();
             let input = Input { objects: &objects, target, options: options.options() };
             let changes =

@@ -33,7 +33,7 @@ use crate::chart::manifest::INSTALL_ORDER;
 use crate::cluster::ObjectRef;
 use crate::inventory::ObjectId;
 use crate::snapshot::Selection;
-pub use normalize::{REDACTED, normalize};
+pub use normalize::{REDACTED, normalize, write_normalized};
 
 /// What the plan does to an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value};
 
 use crate::collect::SECRET_KEYS_ANNOTATION;
@@ -46,11 +47,7 @@ const DROPPED: &[(&[&str], &str)] = &[
 /// sorted by key.
 pub fn normalize(object: &Value) -> Value {
     let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
-    let paths: Vec<&[String]> = dropped()
-        .iter()
-        .filter(|(kinds, _)| kinds.is_empty() || kinds.contains(&kind))
-        .map(|(_, path)| path.as_slice())
-        .collect();
+    let paths = dropped_for(kind);
     let mut out = copy(object, &paths);
     if kind == "Secret" {
         redact_secret(&mut out);
@@ -63,6 +60,98 @@ pub fn normalize(object: &Value) -> Value {
         });
     }
     out
+}
+
+/// Writes [`normalize`]`(object)` as compact JSON: byte for byte `normalize(object).to_string()`,
+/// without building the normalised copy (except for a Secret, whose values are rewritten). The
+/// fingerprint hashes every object this way.
+pub fn write_normalized(object: &Value, out: impl std::io::Write) -> serde_json::Result<()> {
+    let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
+    if kind == "Secret" {
+        return serde_json::to_writer(out, &normalize(object));
+    }
+    serde_json::to_writer(out, &Normalized { value: object, paths: dropped_for(kind), place: Place::Top })
+}
+
+/// Where a value is in its object: the top and the top's `metadata` get [`normalize`]'s metadata
+/// rules.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Top,
+    Metadata,
+    Inside,
+}
+
+/// A value as [`copy`] would copy it, serialised in place.
+struct Normalized<'v, 'p> {
+    value: &'v Value,
+    paths: Vec<&'p [String]>,
+    place: Place,
+}
+
+impl Serialize for Normalized<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.value {
+            Value::Object(map) => {
+                let mut entries: Vec<(&String, &Value, Vec<&[String]>)> = map
+                    .iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .filter_map(|(key, child)| {
+                        let below = descend(&self.paths, key);
+                        (!below.iter().any(|rest| rest.is_empty())).then_some((key, child, below))
+                    })
+                    .filter(|(key, child, below)| {
+                        self.place != Place::Metadata || !empty_in_metadata(key, child, below)
+                    })
+                    .collect();
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                let mut out = serializer.serialize_map(Some(entries.len()))?;
+                for (key, child, below) in entries {
+                    let place = if self.place == Place::Top && key == "metadata" {
+                        Place::Metadata
+                    } else {
+                        Place::Inside
+                    };
+                    out.serialize_entry(key, &Normalized { value: child, paths: below, place })?;
+                }
+                out.end()
+            }
+            Value::Array(items) => {
+                let below = descend(&self.paths, "*");
+                let mut out = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    out.serialize_element(&Normalized {
+                        value: item,
+                        paths: below.clone(),
+                        place: Place::Inside,
+                    })?;
+                }
+                out.end()
+            }
+            other => other.serialize(serializer),
+        }
+    }
+}
+
+/// Whether [`normalize`] leaves a `metadata` entry out as empty: labels or annotations with nothing
+/// left once copied, or an empty namespace.
+fn empty_in_metadata(key: &str, value: &Value, paths: &[&[String]]) -> bool {
+    match (key, value) {
+        ("labels" | "annotations", Value::Object(map)) => !map
+            .iter()
+            .any(|(key, child)| !child.is_null() && !descend(paths, key).iter().any(|rest| rest.is_empty())),
+        ("namespace", Value::String(namespace)) => namespace.is_empty(),
+        _ => false,
+    }
+}
+
+/// The [`DROPPED`] paths that apply to objects of `kind`.
+fn dropped_for(kind: &str) -> Vec<&'static [String]> {
+    dropped()
+        .iter()
+        .filter(|(kinds, _)| kinds.is_empty() || kinds.contains(&kind))
+        .map(|(_, path)| path.as_slice())
+        .collect()
 }
 
 /// A copy of `value` without null map values and without what `paths` name (`*`: every list
@@ -226,5 +315,25 @@ mod tests {
         );
         let keys: Vec<&String> = normal.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["kind", "metadata", "spec"]);
+    }
+
+    #[test]
+    fn written_normal_form_is_the_normal_form_as_text() {
+        let objects = [
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "status": {"x": 1},
+                "metadata": {"name": "a", "namespace": "", "managedFields": [{"manager": "m"}], "uid": "u",
+                    "labels": {"z": "1", "a": null}, "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}"}},
+                "data": {"b": "2", "a": "1", "n": null}, "list": [{"y": 1, "x": [3, 2.5, "s\"q"]}]}),
+            json!({"kind": "MutatingWebhookConfiguration", "metadata": {"name": "w", "labels": {}},
+                "webhooks": [{"name": "a", "failurePolicy": "Fail", "clientConfig": {"caBundle": "LS0t"}}]}),
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"k": "djE="}}),
+            json!({"kind": "Deployment", "metadata": {"name": "d", "annotations": {"deployment.kubernetes.io/revision": "4"}},
+                "spec": {"template": {"metadata": {"labels": {}}}}}),
+        ];
+        for object in objects {
+            let mut written = Vec::new();
+            write_normalized(&object, &mut written).unwrap();
+            assert_eq!(String::from_utf8(written).unwrap(), normalize(&object).to_string(), "{object}");
+        }
     }
 }

@@ -323,7 +323,8 @@ fn order_is_install_order_then_group_namespace_name_whatever_the_input_order() {
 fn bad_plans_are_refused() {
     let object =
         json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "n"}});
-    let error = compare::<Value>(&[object.clone(), object.clone()], &[], &[], &DiffOptions::default()).unwrap_err();
+    let error =
+        compare::<Value>(&[object.clone(), object.clone()], &[], &[], &DiffOptions::default()).unwrap_err();
     assert_eq!(error.to_string(), "the plan applies ConfigMap n/c twice");
     let nameless = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}});
     let error = compare::<Value>(&[object, nameless], &[], &[], &DiffOptions::default()).unwrap_err();

@@ -25,16 +25,18 @@ pub fn of<O: Borrow<Value> + Sync>(objects: &[O]) -> String {
             if VOLATILE_KINDS.contains(&kind) {
                 return Ok(None);
             }
-            // Normalising copies the object; a second copy to sanitise is needed only for what
-            // sanitising changes beyond what normalising drops anyway.
-            let normal = if crate::collect::sanitizing_changes(object) {
+            // The normal form is hashed as it is written, without a copy; a copy to sanitise is
+            // needed only for what sanitising changes beyond what normalising drops anyway.
+            let mut hasher = Hashing(Sha256::new());
+            let written = if crate::collect::sanitizing_changes(object) {
                 let mut copy = object.clone();
                 crate::collect::sanitize(&mut copy);
-                crate::diff::normalize(&copy)
+                crate::diff::write_normalized(&copy, &mut hasher)
             } else {
-                crate::diff::normalize(object)
+                crate::diff::write_normalized(object, &mut hasher)
             };
-            Ok(Some(Sha256::digest(normal.to_string()).into()))
+            // Writing into a hash cannot fail, and every value can be written as JSON.
+            Ok(written.ok().map(|()| hasher.0.finalize().into()))
         },
     )
     .unwrap_or_default()
@@ -47,6 +49,20 @@ pub fn of<O: Borrow<Value> + Sync>(objects: &[O]) -> String {
         hasher.update(digest);
     }
     format!("sha256:{}", crate::digest::hex(&hasher.finalize()))
+}
+
+/// Text written into a running digest.
+struct Hashing(Sha256);
+
+impl std::io::Write for Hashing {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -196,7 +196,8 @@ fn ids(objects: &[Value]) -> Vec<String> {
 
 /// Rehearses the plan `options` asks for against a simulation of `snapshot`.
 pub async fn rehearse(snapshot: Snapshot, options: &Options) -> Result<Rehearsal, RehearseError> {
-    let cluster = Arc::new(SimCluster::new(&snapshot.info, snapshot.objects.into_iter().map(secrets::fill_in)));
+    let cluster =
+        Arc::new(SimCluster::new(&snapshot.info, snapshot.objects.into_iter().map(secrets::fill_in)));
     let collect = CollectOptions { istio_namespace: options.istio_namespace.clone() };
     let observed = observe(&*cluster, &collect, &|_, _, _| {}).await?;
     let inventory = Inventory::from(observed);

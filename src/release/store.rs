@@ -439,8 +439,8 @@ fn check_transition(release: &Release, next: Status) -> Result<(), ReleaseError>
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
-    use std::sync::{Arc, Mutex};
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
 
     use futures::stream::BoxStream;
     use serde_json::{Map, json};

@@ -20,7 +20,7 @@ use serde_json::{Map, Value, json};
 
 use super::merge::service_selects;
 use crate::catalog::{Catalog, RevisionRecord};
-use crate::inventory::{image_version, label, lookup, text};
+use crate::inventory::{image_version, label, lookup, str_of};
 
 /// The annotation and label a pod uses to opt out of injection.
 const INJECT: &str = "sidecar.istio.io/inject";
@@ -48,9 +48,9 @@ fn hub_and_version(deployment: &Value) -> Option<Injector> {
         .pointer("/spec/template/spec/containers")
         .and_then(Value::as_array)?
         .first()
-        .map(|c| text(c, "/image"))?;
-    let version = image_version(&image)?;
-    let repository = image.rsplit_once(':').map_or(image.as_str(), |(r, _)| r);
+        .map(|c| str_of(c, "/image"))?;
+    let version = image_version(image)?;
+    let repository = image.rsplit_once(':').map_or(image, |(r, _)| r);
     let hub = repository.rsplit_once('/').map_or("", |(hub, _)| hub).to_string();
     Some(Injector { hub, version })
 }
@@ -64,7 +64,7 @@ impl Mesh {
         let mut mesh = Mesh::default();
         let mut legacy = None;
         for deployment in deployments {
-            let name = text(deployment, "/metadata/name");
+            let name = str_of(deployment, "/metadata/name");
             let istiod =
                 label(deployment, "app") == Some("istiod") || name == "istiod" || name.starts_with("istiod-");
             if istiod {
@@ -144,7 +144,7 @@ pub fn pod_from_template(
     let auto_proxy = spec
         .get("containers")
         .and_then(Value::as_array)
-        .and_then(|c| c.iter().position(|c| text(c, "/name") == "istio-proxy"));
+        .and_then(|c| c.iter().position(|c| str_of(c, "/name") == "istio-proxy"));
     match (injection, auto_proxy) {
         (Some((revision, injector)), proxy) => {
             let image = format!("{}/proxyv2:{}", injector.hub, injector.version);
@@ -190,9 +190,9 @@ pub fn pod_from_template(
         .into_iter()
         .flatten()
         .map(|c| match waiting {
-            Some(reason) => json!({"name": text(c, "/name"), "ready": false, "restartCount": 0,
+            Some(reason) => json!({"name": str_of(c, "/name"), "ready": false, "restartCount": 0,
                 "state": {"waiting": {"reason": reason}}}),
-            None => json!({"name": text(c, "/name"), "ready": true, "restartCount": 0,
+            None => json!({"name": str_of(c, "/name"), "ready": true, "restartCount": 0,
                 "state": {"running": {"startedAt": super::now()}}}),
         })
         .collect();
@@ -212,7 +212,7 @@ fn push(spec: &mut Value, list: &str, item: Value) {
 /// The number of pods a workload runs: `spec.replicas` (default 1); a DaemonSet runs one per node
 /// it was scheduled on before (at least one).
 pub fn replicas(workload: &Value) -> usize {
-    let count = match text(workload, "/kind").as_str() {
+    let count = match str_of(workload, "/kind") {
         "DaemonSet" => {
             lookup(workload, "/status/desiredNumberScheduled").and_then(Value::as_i64).unwrap_or(1).max(1)
         }
@@ -224,7 +224,7 @@ pub fn replicas(workload: &Value) -> usize {
 /// The status of a workload whose `ready` of `replicas` pods run its current template.
 pub fn workload_status(workload: &Value, replicas: usize, ready: usize) -> Value {
     let generation = lookup(workload, "/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
-    match text(workload, "/kind").as_str() {
+    match str_of(workload, "/kind") {
         "DaemonSet" => json!({"observedGeneration": generation, "desiredNumberScheduled": replicas,
             "currentNumberScheduled": replicas, "updatedNumberScheduled": replicas, "numberReady": ready,
             "numberAvailable": ready, "numberMisscheduled": 0}),
@@ -247,13 +247,13 @@ pub fn workload_status(workload: &Value, replicas: usize, ready: usize) -> Value
 pub fn pod_ready(pod: &Value) -> bool {
     lookup(pod, "/status/conditions")
         .and_then(Value::as_array)
-        .is_some_and(|c| c.iter().any(|c| text(c, "/type") == "Ready" && text(c, "/status") == "True"))
+        .is_some_and(|c| c.iter().any(|c| str_of(c, "/type") == "Ready" && str_of(c, "/status") == "True"))
 }
 
 /// The Endpoints and EndpointSlice of `service` from the pods of its namespace.
 pub fn endpoints_of(service: &Value, pods: &[&Value]) -> (Value, Value) {
-    let namespace = text(service, "/metadata/namespace");
-    let name = text(service, "/metadata/name");
+    let namespace = str_of(service, "/metadata/namespace");
+    let name = str_of(service, "/metadata/name");
     let selector = lookup(service, "/spec/selector").and_then(Value::as_object);
     let selected: Vec<&&Value> = pods
         .iter()
@@ -274,7 +274,7 @@ pub fn endpoints_of(service: &Value, pods: &[&Value]) -> (Value, Value) {
         .collect();
     let addresses: Vec<Value> = selected
         .iter()
-        .map(|p| json!({"ip": text(p, "/status/podIP"), "targetRef": {"kind": "Pod", "namespace": namespace, "name": text(p, "/metadata/name")}}))
+        .map(|p| json!({"ip": str_of(p, "/status/podIP"), "targetRef": {"kind": "Pod", "namespace": namespace, "name": str_of(p, "/metadata/name")}}))
         .collect();
     let subsets =
         if addresses.is_empty() { json!([]) } else { json!([{"addresses": addresses, "ports": ports}]) };
@@ -283,8 +283,8 @@ pub fn endpoints_of(service: &Value, pods: &[&Value]) -> (Value, Value) {
     let slice_endpoints: Vec<Value> = selected
         .iter()
         .map(|p| {
-            json!({"addresses": [text(p, "/status/podIP")], "conditions": {"ready": true},
-            "targetRef": {"kind": "Pod", "namespace": namespace, "name": text(p, "/metadata/name")}})
+            json!({"addresses": [str_of(p, "/status/podIP")], "conditions": {"ready": true},
+            "targetRef": {"kind": "Pod", "namespace": namespace, "name": str_of(p, "/metadata/name")}})
         })
         .collect();
     let slice = json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",

@@ -30,7 +30,7 @@ use self::controllers::Mesh;
 use self::discovery::Served;
 use self::merge::{Selector, service_selects, workload_selects};
 use super::{ApplyOptions, Cluster, ClusterError, Discovered, ObjectRef, Propagation, Resource, WatchEvent};
-use crate::inventory::{lookup, text};
+use crate::inventory::{lookup, str_of};
 use crate::snapshot::{Snapshot, SnapshotInfo};
 
 /// The Kubernetes version reported when the snapshot does not say.
@@ -132,7 +132,7 @@ const WORKLOADS: [&str; 3] = ["Deployment", "StatefulSet", "DaemonSet"];
 fn touches_mesh(kind: &str, object: &Value) -> bool {
     kind == "MutatingWebhookConfiguration"
         || (kind == "Deployment" && {
-            let name = text(object, "/metadata/name");
+            let name = str_of(object, "/metadata/name");
             name.starts_with("istiod")
                 || name == "istio-sidecar-injector"
                 || crate::inventory::label(object, "app") == Some("istiod")
@@ -174,7 +174,11 @@ impl SimCluster {
                     object["status"] = controllers::crd_status(object);
                 }
             }
-            state.objects.entry(group_kind).or_default().insert(name, Entry { object: shared, applied: None });
+            state
+                .objects
+                .entry(group_kind)
+                .or_default()
+                .insert(name, Entry { object: shared, applied: None });
         }
         let (events, _) = broadcast::channel(WATCH_BUFFER);
         SimCluster { state: Mutex::new(state), events, kubernetes }
@@ -355,12 +359,25 @@ impl State {
         group_kind: GroupKind,
         key: Name,
         old: Option<&Value>,
-        new: Value,
+        mut new: Value,
         applied: Option<Arc<Value>>,
     ) -> Arc<Value> {
         let kind = group_kind.1.clone();
         if touches_mesh(&kind, &new) || old.is_some_and(|o| touches_mesh(&kind, o)) {
             self.mesh = None;
+        }
+        // A workload whose pods change rolls out at once: it is stored with the finished rollout's
+        // status, after its new pods.
+        let rolled_out = WORKLOADS.contains(&kind.as_str())
+            && group_kind.0 == "apps"
+            && old.is_none_or(|old| {
+                ["/spec/template", "/spec/replicas"].iter().any(|p| lookup(old, p) != lookup(&new, p))
+            });
+        let mut refresh = None;
+        if rolled_out {
+            let (status, changed) = self.roll_out(events, &group_kind, &key, &new);
+            new["status"] = status;
+            refresh = Some(changed);
         }
         let mut stored = self.put(events, group_kind.clone(), key.clone(), new, applied);
         match kind.as_str() {
@@ -371,15 +388,10 @@ impl State {
                 stored = self.put_status(events, &group_kind, &key, established);
             }
             "Service" if group_kind.0.is_empty() => self.refresh_endpoints(events, &key.0, None),
-            workload if WORKLOADS.contains(&workload) && group_kind.0 == "apps" => {
-                let changed = old.is_none_or(|old| {
-                    ["/spec/template", "/spec/replicas"].iter().any(|p| lookup(old, p) != lookup(&stored, p))
-                });
-                if changed {
-                    stored = self.roll_out(events, &group_kind, &key);
-                }
-            }
             _ => {}
+        }
+        if let Some(changed) = refresh {
+            self.refresh_endpoints(events, &key.0, Some(&changed));
         }
         stored
     }
@@ -484,26 +496,25 @@ impl State {
             .filter(|pod| {
                 workload_selects(selector, lookup(pod, "/metadata/labels").and_then(Value::as_object))
             })
-            .map(|pod| (namespace.to_string(), text(pod, "/metadata/name")))
+            .map(|pod| (namespace.to_string(), str_of(pod, "/metadata/name").to_string()))
             .collect()
     }
 
-    /// Replaces a workload's pods with new ones from its template and records the finished rollout
-    /// in its status; returns the workload as stored. The pods of one rollout differ only in name
-    /// and IP (and the server's metadata), so one is built from the template and the rest copy it.
+    /// Replaces the pods of `workload` (about to be stored) with new ones from its template; returns
+    /// the status of the finished rollout and the labels of the pods that went and came. The pods
+    /// of one rollout differ only in name and IP (and the server's metadata), so one is built from
+    /// the template and the rest copy it.
     fn roll_out(
         &mut self,
         events: &broadcast::Sender<Change>,
         group_kind: &GroupKind,
         key: &Name,
-    ) -> Arc<Value> {
-        let Some(workload) = self.get(group_kind, key).map(|e| Arc::clone(&e.object)) else {
-            return Arc::new(Value::Null);
-        };
+        workload: &Value,
+    ) -> (Value, Vec<Value>) {
         let namespace = key.0.as_str();
         // The labels of the pods that go and come: only Services selecting them change endpoints.
         let mut changed = Vec::new();
-        for pod in self.pods_of(&workload, namespace) {
+        for pod in self.pods_of(workload, namespace) {
             if let Some(removed) = self.remove(events, &pod_kind(), &pod) {
                 changed.push(lookup(&removed, "/metadata/labels").cloned().unwrap_or(Value::Null));
             }
@@ -514,10 +525,10 @@ impl State {
             .and_then(|n| lookup(&n.object, "/metadata/labels").and_then(Value::as_object))
             .cloned();
         let empty = json!({});
-        let template = lookup(&workload, "/spec/template").unwrap_or(&empty);
+        let template = lookup(workload, "/spec/template").unwrap_or(&empty);
         let hash = crate::digest::sha256_hex(template.to_string().as_bytes());
         let hash = &hash[..10];
-        let count = controllers::replicas(&workload);
+        let count = controllers::replicas(workload);
         let owner = match group_kind.1.as_str() {
             "StatefulSet" | "DaemonSet" => (group_kind.1.clone(), key.1.clone()),
             _ => ("ReplicaSet".to_string(), format!("{}-{hash}", key.1)),
@@ -553,11 +564,7 @@ impl State {
             self.stamp(None, &mut pod);
             self.put(events, pod_kind(), (namespace.to_string(), name), pod, None);
         }
-        let mut updated = Value::clone(&workload);
-        updated["status"] = controllers::workload_status(&updated, count, ready);
-        let stored = self.put_status(events, group_kind, key, updated);
-        self.refresh_endpoints(events, namespace, Some(&changed));
-        stored
+        (controllers::workload_status(workload, count, ready), changed)
     }
 
     /// Rewrites the Endpoints and EndpointSlices of the Services in `namespace` whose ready pods
