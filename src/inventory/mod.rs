@@ -58,12 +58,21 @@ pub fn lookup<'v>(object: &'v Value, pointer: &str) -> Option<&'v Value> {
         return object.pointer(pointer);
     }
     pointer.strip_prefix('/')?.split('/').try_fold(object, |value, key| match value {
-        Value::Object(map) => map.get(key),
+        Value::Object(map) => field(map, key),
         Value::Array(items) if key == "0" || !key.starts_with(['0', '+']) => {
             key.parse::<usize>().ok().and_then(|index| items.get(index))
         }
         _ => None,
     })
+}
+
+/// The longest map searched key by key rather than through its hash index.
+const SCANNED: usize = 8;
+
+/// `map[key]`. Most maps of an object have a few keys, and comparing those is quicker than hashing
+/// the key (the maps hash with SipHash), so small maps are searched in order.
+fn field<'v>(map: &'v serde_json::Map<String, Value>, key: &str) -> Option<&'v Value> {
+    if map.len() <= SCANNED { map.iter().find_map(|(k, v)| (k == key).then_some(v)) } else { map.get(key) }
 }
 
 /// A string field of an object ("" when absent).
