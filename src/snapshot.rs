@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::cluster::Resource;
+use crate::json::Omit;
 use crate::yaml;
 
 /// The snapshot format this build writes.
@@ -124,6 +125,17 @@ pub enum Selection {
     Planning,
 }
 
+/// What [`Selection::Planning`] leaves out. JSON Lines objects are parsed without it (it is read
+/// past, never built); objects of other forms lose it once parsed.
+const PLANNING_OMITS: Omit<'static> = Omit {
+    fields: &["status"],
+    kind: "Pod",
+    nested: &[
+        ("metadata", &["ownerReferences", "creationTimestamp", "uid", "resourceVersion", "generation"]),
+        ("spec", &["nodeName"]),
+    ],
+};
+
 impl Selection {
     /// The objects with these (API group, kind, namespace, name).
     pub fn of(objects: impl IntoIterator<Item = (String, String, String, String)>) -> Selection {
@@ -161,23 +173,14 @@ impl Selection {
         match self {
             Selection::Objects { .. } => self.selects(object),
             Selection::Planning => {
-                let pod = object.get("kind").and_then(Value::as_str) == Some("Pod");
+                let of_kind = object.get("kind").and_then(Value::as_str) == Some(PLANNING_OMITS.kind);
                 if let Some(map) = object.as_object_mut() {
-                    map.shift_remove("status");
-                    if pod {
-                        if let Some(metadata) = map.get_mut("metadata").and_then(Value::as_object_mut) {
-                            for key in [
-                                "ownerReferences",
-                                "creationTimestamp",
-                                "uid",
-                                "resourceVersion",
-                                "generation",
-                            ] {
-                                metadata.shift_remove(key);
-                            }
-                        }
-                        if let Some(spec) = map.get_mut("spec").and_then(Value::as_object_mut) {
-                            spec.shift_remove("nodeName");
+                    for field in PLANNING_OMITS.fields {
+                        map.shift_remove(*field);
+                    }
+                    for (field, omitted) in PLANNING_OMITS.nested.iter().filter(|_| of_kind) {
+                        if let Some(nested) = map.get_mut(*field).and_then(Value::as_object_mut) {
+                            nested.retain(|key, _| !omitted.contains(&key.as_str()));
                         }
                     }
                 }
@@ -450,7 +453,11 @@ impl Piece<'_> {
             if line.trim().is_empty() {
                 continue;
             }
-            let mut document = crate::json::parse(line).map_err(|e| json_error(first_line + offset, e))?;
+            let parsed = match selection {
+                Some(Selection::Planning) => crate::json::parse_omitting(line, &PLANNING_OMITS),
+                _ => crate::json::parse(line),
+            };
+            let mut document = parsed.map_err(|e| json_error(first_line + offset, e))?;
             if selection.is_none_or(|s| s.take(&mut document)) {
                 documents.push(document);
             }
