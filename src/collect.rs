@@ -10,7 +10,7 @@
 //! [`POD_FIELDS`] says: what it runs, what injected it, what it mounts, and whether it is ready.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
@@ -240,38 +240,118 @@ pub const POD_FIELDS: [(&str, &[&str]); 10] = [
 /// A copy of only [`POD_FIELDS`] of a pod, its Istio annotations and its `Ready` condition. Built
 /// field by field, so what is dropped is never copied.
 fn slim_pod(pod: &Value) -> Value {
-    slim_at(pod, "")
+    slim_at(pod, &mut Vec::new())
+}
+
+/// How [`slim_pod`] treats what is at a path of a pod (its keys, `*` for every list item).
+enum PodPart {
+    /// Kept whole: below every path [`POD_FIELDS`] names.
+    Whole,
+    /// A map that keeps only these fields.
+    Fields(&'static [&'static str]),
+    /// The annotations, which keep only Istio's.
+    Annotations,
+    /// The conditions, which keep only `Ready`.
+    Conditions,
+    /// Above a path [`POD_FIELDS`] names: every field stays, trimmed further down.
+    Above,
+}
+
+/// [`POD_FIELDS`] with each path split into keys.
+fn pod_rules() -> &'static [(Vec<&'static str>, &'static [&'static str])] {
+    static RULES: OnceLock<Vec<(Vec<&'static str>, &'static [&'static str])>> = OnceLock::new();
+    RULES.get_or_init(|| {
+        POD_FIELDS.iter().map(|(path, keep)| (path.split('/').skip(1).collect(), *keep)).collect()
+    })
+}
+
+fn pod_part(path: &[&str]) -> PodPart {
+    let rules = pod_rules();
+    if let Some((_, keep)) = rules.iter().find(|(rule, _)| rule.as_slice() == path) {
+        return PodPart::Fields(keep);
+    }
+    match path {
+        ["metadata", "annotations"] => PodPart::Annotations,
+        ["status", "conditions"] => PodPart::Conditions,
+        _ if rules.iter().any(|(rule, _)| rule.len() > path.len() && rule.starts_with(path)) => {
+            PodPart::Above
+        }
+        _ => PodPart::Whole,
+    }
+}
+
+/// Whether [`slim_pod`] keeps field `key` of the map at a part.
+fn pod_keeps(part: &PodPart, key: &str) -> bool {
+    match part {
+        PodPart::Fields(keep) => keep.contains(&key),
+        PodPart::Annotations => key.contains("istio.io/"),
+        _ => true,
+    }
+}
+
+/// Whether [`slim_pod`] keeps `item` of the list at a part.
+fn pod_keeps_item(part: &PodPart, item: &Value) -> bool {
+    !matches!(part, PodPart::Conditions) || item.get("type").and_then(Value::as_str) == Some("Ready")
 }
 
 /// `value`, found at `path` of a pod, as [`slim_pod`] keeps it.
-fn slim_at(value: &Value, path: &str) -> Value {
-    // Below the paths POD_FIELDS names (and the two filtered lists), everything is kept as it is.
-    let governed = path.is_empty()
-        || POD_FIELDS.iter().any(|(rule, _)| rule.starts_with(path) && rule[path.len()..].starts_with('/'))
-        || POD_FIELDS.iter().any(|(rule, _)| *rule == path)
-        || matches!(path, "/metadata/annotations" | "/status/conditions");
-    if !governed {
+fn slim_at<'v>(value: &'v Value, path: &mut Vec<&'v str>) -> Value {
+    let part = pod_part(path);
+    if matches!(part, PodPart::Whole) {
         return value.clone();
     }
     match value {
-        Value::Object(map) => {
-            let keep = POD_FIELDS.iter().find(|(rule, _)| *rule == path).map(|(_, keep)| *keep);
-            let kept = map.iter().filter(|(key, _)| match keep {
-                Some(keep) => keep.contains(&key.as_str()),
-                None => path != "/metadata/annotations" || key.contains("istio.io/"),
-            });
-            Value::Object(
-                kept.map(|(key, item)| (key.clone(), slim_at(item, &format!("{path}/{key}")))).collect(),
-            )
-        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(key, _)| pod_keeps(&part, key))
+                .map(|(key, item)| {
+                    path.push(key);
+                    let slim = slim_at(item, path);
+                    path.pop();
+                    (key.clone(), slim)
+                })
+                .collect(),
+        ),
         Value::Array(items) => {
-            let each = format!("{path}/*");
-            let kept = items.iter().filter(|item| {
-                path != "/status/conditions" || item.get("type").and_then(Value::as_str) == Some("Ready")
-            });
-            Value::Array(kept.map(|item| slim_at(item, &each)).collect())
+            path.push("*");
+            let slim = items
+                .iter()
+                .filter(|item| pod_keeps_item(&part, item))
+                .map(|item| slim_at(item, path))
+                .collect();
+            path.pop();
+            Value::Array(slim)
         }
         other => other.clone(),
+    }
+}
+
+/// Whether the pod part `value` at `path` holds anything [`slim_pod`] drops.
+fn pod_has_more_at<'v>(value: &'v Value, path: &mut Vec<&'v str>) -> bool {
+    let part = pod_part(path);
+    if matches!(part, PodPart::Whole) {
+        return false;
+    }
+    match value {
+        Value::Object(map) => map.iter().any(|(key, item)| {
+            if !pod_keeps(&part, key) {
+                return true;
+            }
+            path.push(key);
+            let more = pod_has_more_at(item, path);
+            path.pop();
+            more
+        }),
+        Value::Array(items) => {
+            if items.iter().any(|item| !pod_keeps_item(&part, item)) {
+                return true;
+            }
+            path.push("*");
+            let more = items.iter().any(|item| pod_has_more_at(item, path));
+            path.pop();
+            more
+        }
+        _ => false,
     }
 }
 
@@ -390,28 +470,7 @@ fn has_env_values(container: &Value) -> bool {
 
 /// Whether a pod holds anything [`slim_pod`] drops.
 fn pod_has_more_than_kept(pod: &Value) -> bool {
-    let beyond = POD_FIELDS.iter().any(|(path, keep)| {
-        let (parent, each) = match path.strip_suffix("/*") {
-            Some(list) => (list, true),
-            None => (*path, false),
-        };
-        let Some(target) = lookup(pod, parent) else { return false };
-        let maps: Vec<&Value> = if each {
-            target.as_array().map(|items| items.iter().collect()).unwrap_or_default()
-        } else {
-            vec![target]
-        };
-        maps.into_iter()
-            .filter_map(Value::as_object)
-            .any(|map| map.keys().any(|key| !keep.contains(&key.as_str())))
-    });
-    beyond
-        || lookup(pod, "/metadata/annotations")
-            .and_then(Value::as_object)
-            .is_some_and(|annotations| annotations.keys().any(|key| !key.contains("istio.io/")))
-        || lookup(pod, "/status/conditions").and_then(Value::as_array).is_some_and(|conditions| {
-            conditions.iter().any(|c| c.get("type").and_then(Value::as_str) != Some("Ready"))
-        })
+    pod_has_more_at(pod, &mut Vec::new())
 }
 
 fn redact_secret(secret: &mut Map<String, Value>) {

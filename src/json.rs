@@ -67,7 +67,9 @@ impl<'de> Visitor<'de> for Omitting<'_, '_> {
                 .then(|| self.omit.nested.iter().find(|(field, _)| *field == key).map(|(_, fields)| *fields))
                 .flatten();
             let value = match nested {
-                Some(fields) => access.next_value_seed(Nested(Omitting { omit: self.omit, kind: Some(fields) }))?,
+                Some(fields) => {
+                    access.next_value_seed(Nested(Omitting { omit: self.omit, kind: Some(fields) }))?
+                }
                 None => access.next_value::<Exact>()?.0,
             };
             if self.kind.is_none() && key == "kind" {
@@ -218,7 +220,8 @@ mod tests {
 
     #[test]
     fn omitting_parses_as_parse_does_then_drops_the_fields() {
-        let omit = Omit { fields: &["status"], kind: "Pod", nested: &[("metadata", &["uid", "ownerReferences"])] };
+        let omit =
+            Omit { fields: &["status"], kind: "Pod", nested: &[("metadata", &["uid", "ownerReferences"])] };
         let pod = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","uid":"u","ownerReferences":[{"kind":"ReplicaSet"}],"labels":{"a":"1"}},"spec":{"uid":"kept"},"status":{"phase":"Running"}}"#;
         let mut expected = parse(pod).unwrap();
         expected.as_object_mut().unwrap().shift_remove("status");
@@ -227,7 +230,8 @@ mod tests {
         metadata.shift_remove("ownerReferences");
         assert_eq!(parse_omitting(pod, &omit).unwrap(), expected);
         // Other kinds lose only the fields every object loses.
-        let service = r#"{"kind":"Service","metadata":{"name":"s","uid":"u"},"status":{},"spec":[1,"x",null,true]}"#;
+        let service =
+            r#"{"kind":"Service","metadata":{"name":"s","uid":"u"},"status":{},"spec":[1,"x",null,true]}"#;
         let mut expected = parse(service).unwrap();
         expected.as_object_mut().unwrap().shift_remove("status");
         assert_eq!(parse_omitting(service, &omit).unwrap(), expected);
@@ -237,5 +241,4 @@ mod tests {
         assert!(parse_omitting(r#"{"kind":"Pod","metadata":{"uid":}}"#, &omit).is_err());
         assert!(parse_omitting(r#"{"kind":"Pod"} x"#, &omit).is_err());
     }
-
 }
