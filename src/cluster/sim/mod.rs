@@ -809,3 +809,47 @@ impl Cluster for SimCluster {
         futures::stream::iter(initial).chain(changes).boxed()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::collect::{CollectOptions, observe};
+
+    #[tokio::test]
+    async fn rolled_out_pods_are_stored_as_a_snapshot_keeps_them_and_observed_without_copies() {
+        let info = SnapshotInfo { kubernetes_version: Some("1.33.0".into()), ..SnapshotInfo::default() };
+        let cluster = SimCluster::new(
+            &info,
+            [json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "apps"}})],
+        );
+        let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "apps"},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}, "annotations": {"prometheus.io/scrape": "true"}},
+                    "spec": {"containers": [{"name": "app", "image": "app:1", "resources": {"limits": {"cpu": "1"}},
+                        "env": [{"name": "MODE", "valueFrom": {"fieldRef": {"fieldPath": "x"}}}]}]}}}});
+        let stored = cluster.apply(&deployment, ApplyOptions::default()).await.unwrap();
+        assert_eq!(stored["status"]["readyReplicas"], 2, "stored with its finished rollout: {stored}");
+        let pods: Vec<Arc<Value>> = cluster.objects().into_iter().filter(|o| o["kind"] == "Pod").collect();
+        assert_eq!(pods.len(), 2);
+        for pod in &pods {
+            assert!(pod["metadata"]["uid"].is_string() && pod["status"]["podIP"].is_string(), "{pod}");
+            assert!(
+                pod["spec"]["containers"][0].get("resources").is_none(),
+                "only what a snapshot keeps: {pod}"
+            );
+            assert!(
+                pod["metadata"].get("annotations").is_none_or(|a| a.get("prometheus.io/scrape").is_none())
+            );
+        }
+        let options = CollectOptions { istio_namespace: "istio-system".into() };
+        let observed = observe(&cluster, &options, &|_, _, _| {}).await.unwrap();
+        let observed_pods: Vec<&Arc<Value>> =
+            observed.objects.iter().filter(|o| o["kind"] == "Pod").collect();
+        assert_eq!(observed_pods.len(), 2);
+        for pod in observed_pods {
+            assert!(pods.iter().any(|stored| Arc::ptr_eq(stored, pod)), "observed without a copy: {pod}");
+        }
+    }
+}
