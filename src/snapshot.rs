@@ -348,7 +348,10 @@ impl Snapshot {
         // parsed together so that every core has work.
         let mut texts: Vec<(String, String)> = files.into_iter().collect();
         texts.sort_by_key(|(_, text)| std::cmp::Reverse(text.len()));
-        let mut parsed: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        // Object files in the order of their objects ((API group, kind), then name): a snapshot's
+        // files are each in object order, so their objects come out in order and are not sorted
+        // again.
+        let mut parsed: BTreeMap<(String, String, String), Vec<Value>> = BTreeMap::new();
         let mut texts = texts.into_iter().peekable();
         while texts.peek().is_some() {
             let mut batch = Vec::new();
@@ -370,10 +373,10 @@ impl Snapshot {
                 |(name, whole, piece)| piece.parse(name, whole, selection),
             )?;
             for ((name, _, _), documents) in pieces.iter().zip(documents) {
-                parsed.entry((*name).clone()).or_default().extend(documents);
+                parsed.entry(file_order(name)).or_default().extend(documents);
             }
         }
-        for (name, documents) in parsed {
+        for ((_, _, name), documents) in parsed {
             for document in documents {
                 if document.get("kind").and_then(Value::as_str) == Some("Snapshot")
                     && document.get("apiVersion").and_then(Value::as_str) == Some("sailplan.dev/v1alpha1")
@@ -392,6 +395,24 @@ impl Snapshot {
             }
         }
         Ok(Snapshot::new(info, objects))
+    }
+}
+
+/// Where a file's objects come in a snapshot's order: an object file of format 1 or 2
+/// (`objects/<group>.<Kind>.jsonl` or `.yaml`, `core` for the core group) by (group, kind), any
+/// other file by its name; the name itself last.
+fn file_order(name: &str) -> (String, String, String) {
+    let stem = name
+        .strip_prefix("objects/")
+        .and_then(|f| f.strip_suffix(".jsonl").or_else(|| f.strip_suffix(".yaml")))
+        .and_then(|stem| stem.rsplit_once('.'));
+    match stem {
+        Some((group, kind)) => (
+            if group == "core" { String::new() } else { group.to_string() },
+            kind.to_string(),
+            name.to_string(),
+        ),
+        None => (name.to_string(), String::new(), name.to_string()),
     }
 }
 
